@@ -1,0 +1,102 @@
+//! uwsgi-apps: manage Debian's uWSGI apps-available/apps-enabled layout.
+//!
+//! The binary is a thin shell around `run`, which picks the applet from the
+//! name the program was called by (`uwsgi-enapp`, `uwsgi-disapp`,
+//! `uwsgi-query`, or `uwsgi-apps COMMAND`), parses the command line once,
+//! and hands plain options to the modules that do the work:
+//!
+//! * `name`, `layout`: names, confspecs, formats, and every path;
+//! * `discovery`: finding the apps on disk (one directory walk);
+//! * `settings`, `config`: reading /etc/default/uwsgi and app configs;
+//! * `registry`: enabling, disabling, markers, query, list;
+//! * `process`, `service`: pidfiles, identity, signals, readiness, and the
+//!   start/stop/reload/status engine behind init.d and the modern commands;
+//! * `doctor`: findings about the layout and what runs;
+//! * `output`: printing that survives a closed pipe.
+
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod layout;
+pub mod name;
+#[macro_use]
+pub mod output;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::Parser;
+
+use cli::{Applet, Command, DisappCli, EnappCli, GlobalArgs, QueryCli, UwsgiAppsCli};
+use layout::Layout;
+
+/// Run the program with these arguments (argv[0] included) and return the
+/// exit status.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let program = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(Applet::from_program_name)
+        .unwrap_or(Applet::UwsgiApps);
+    output::set_program_name(program.name());
+
+    match dispatch(program, args) {
+        Ok(code) => code,
+        Err(e) => {
+            output::error(&e);
+            e.exit_status().code()
+        }
+    }
+}
+
+fn layout_of(global: &GlobalArgs) -> Layout {
+    Layout::new(&global.root, &global.daemon)
+}
+
+/// Parse errors go through clap, which prints usage and exits 2 (0 for
+/// --help and --version, which is what users expect of them).
+fn parse<P: Parser>(args: Vec<OsString>) -> P {
+    P::parse_from(args)
+}
+
+fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
+    match program {
+        Applet::Enapp => {
+            let cli: EnappCli = parse(args);
+            not_yet(&layout_of(&cli.global), "enable")
+        }
+        Applet::Disapp => {
+            let cli: DisappCli = parse(args);
+            not_yet(&layout_of(&cli.global), "disable")
+        }
+        Applet::Query => {
+            let cli: QueryCli = parse(args);
+            not_yet(&layout_of(&cli.global), "query")
+        }
+        Applet::UwsgiApps => {
+            let cli: UwsgiAppsCli = parse(args);
+            let layout = layout_of(&cli.global);
+            let what = match cli.command {
+                Command::Enable(_) => "enable",
+                Command::Disable(_) => "disable",
+                Command::Query(_) => "query",
+                Command::List(_) => "list",
+                Command::Start(_) => "start",
+                Command::Stop(_) => "stop",
+                Command::Reload(_) => "reload",
+                Command::ForceReload(_) => "force-reload",
+                Command::Restart(_) => "restart",
+                Command::Status(_) => "status",
+                Command::Initd(_) => "initd",
+                Command::Doctor(_) => "doctor",
+            };
+            not_yet(&layout, what)
+        }
+    }
+}
+
+// Placeholder while the commands land one issue at a time; each dispatch arm
+// is replaced by the real command as it arrives.
+fn not_yet(_layout: &Layout, what: &str) -> error::Result<i32> {
+    Err(error::Error::Failed(format!("{what}: not implemented yet")))
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(uwsgi_apps::run(std::env::args_os().collect()));
+}
