@@ -15,6 +15,7 @@
 //! * `output`: printing that survives a closed pipe.
 
 pub mod cli;
+pub mod discovery;
 pub mod error;
 pub mod exit;
 pub mod layout;

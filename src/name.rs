@@ -261,9 +261,13 @@ impl Confspec {
 
 impl fmt::Display for Confspec {
     /// `NS/NAME`, always with the namespace (Debian's init output shows
-    /// `app/nope?` for a bare `nope`).
+    /// `app/nope?` for a bare `nope`), sanitised and quoted as a whole when
+    /// it holds white space (`'app/my site'`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, sanitize(&self.name))
+        let mut whole = self.namespace.as_os_str().to_owned();
+        whole.push("/");
+        whole.push(&self.name);
+        f.write_str(&display_name(&whole))
     }
 }
 
@@ -284,12 +288,13 @@ pub fn sanitize(s: &OsStr) -> Cow<'_, str> {
     }
 }
 
-/// How a name is shown to people: sanitised, and in double quotes when it
-/// holds white space so that the reader sees where it begins and ends.
+/// How a name is shown to people: sanitised, and in single quotes when it
+/// holds white space so that the reader sees where it begins and ends (the
+/// way Debian's init script shows such names).
 pub fn display_name(name: &OsStr) -> String {
     let clean = sanitize(name);
     if clean.chars().any(char::is_whitespace) {
-        format!("\"{clean}\"")
+        format!("'{clean}'")
     } else {
         clean.into_owned()
     }
@@ -366,6 +371,8 @@ mod tests {
         let c = Confspec::parse(os("vassal/site")).unwrap();
         assert_eq!(c.namespace.as_os_str(), "vassal");
         assert_eq!(c.name, "site");
+        let spaced = Confspec::parse(os("my site")).unwrap();
+        assert_eq!(spaced.to_string(), "'app/my site'");
         for bad in [
             "",
             "/x",
@@ -397,7 +404,7 @@ mod tests {
     #[test]
     fn display_never_shows_control_characters() {
         assert_eq!(display_name(os("plain")), "plain");
-        assert_eq!(display_name(os("my app")), "\"my app\"");
+        assert_eq!(display_name(os("my app")), "'my app'");
         assert_eq!(display_name(os("a\nb")), "a?b");
         assert_eq!(display_name(os("a\x1b[2Jb")), "a?[2Jb");
         assert_eq!(display_name(os("süß")), "süß");
