@@ -23,6 +23,9 @@ pub mod name;
 #[macro_use]
 pub mod output;
 
+pub mod doctor;
+pub mod safety;
+
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -78,6 +81,7 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
             let cli: UwsgiAppsCli = parse(args);
             let layout = layout_of(&cli.global);
             let what = match cli.command {
+                Command::Doctor(args) => return doctor::run(&layout, &args.names, args.json),
                 Command::Enable(_) => "enable",
                 Command::Disable(_) => "disable",
                 Command::Query(_) => "query",
@@ -89,7 +93,6 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 Command::Restart(_) => "restart",
                 Command::Status(_) => "status",
                 Command::Initd(_) => "initd",
-                Command::Doctor(_) => "doctor",
             };
             not_yet(&layout, what)
         }
