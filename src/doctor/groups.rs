@@ -45,6 +45,13 @@ fn group_label(gid: u32) -> String {
     }
 }
 
+fn primary_label(gid: u32) -> String {
+    match Group::from_gid(Gid::from_raw(gid)) {
+        Ok(Some(g)) => display_name(std::ffi::OsStr::new(&g.name)),
+        _ => gid.to_string(),
+    }
+}
+
 fn user_label(uid: u32) -> String {
     match User::from_uid(Uid::from_raw(uid)) {
         Ok(Some(u)) => display_name(std::ffi::OsStr::new(&u.name)),
@@ -134,15 +141,21 @@ pub fn check(
                     e.pid
                 ));
                 format!(
-                    "run the Emperor without --emperor-tyrant, or add the groups to {config_shown} \
-                     (`{}`), or use uWSGI's emperor-tyrant-initgroups where available \
-                     (not in uWSGI 2.0.x); then restart the vassal",
-                    add_gid.join("`, `")
+                    "run the Emperor without --emperor-tyrant and set `uid = {user}` and \
+                     `gid = {group}` in {config_shown} (uWSGI then gives the vassal every group \
+                     of its user, and `{add}` adds more), or use uWSGI's \
+                     emperor-tyrant-initgroups where available (not in uWSGI 2.0.x); `add-gid` \
+                     alone does not help in Tyrant mode: the vassal starts unprivileged and \
+                     cannot add groups. Then restart the vassal",
+                    user = user_label(p.status.uid),
+                    group = primary_label(p.status.gid),
+                    add = add_gid.join("`, `"),
                 )
             }
             None => format!(
                 "if the user was added to the group(s) after the process started, restart it; \
-                 otherwise add the groups to {config_shown} (`{}`)",
+                 otherwise let uWSGI set the groups: drop `no-initgroups` from {config_shown}, \
+                 or add `{}`",
                 add_gid.join("`, `")
             ),
         };
