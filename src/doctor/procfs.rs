@@ -133,15 +133,17 @@ pub fn pids() -> io::Result<Vec<i32>> {
 
 /// Does this program look like uWSGI? The resolved daemon of the layout
 /// (`/usr/bin/uwsgi` is an alternatives link to `/usr/bin/uwsgi-core`), or
-/// any program whose name starts with `uwsgi` (an Emperor started from
-/// another build, `uwsgi-core`, `uwsgi_python3`…), since doctor looks at
-/// every uWSGI on the host.
+/// a program named like a uWSGI build (`uwsgi`, `uwsgi-core`,
+/// `uwsgi_python3`…), since doctor looks at every uWSGI on the host. Our
+/// own applets (`uwsgi-apps`, `uwsgi-enapp`…) are not uWSGI.
 pub fn is_uwsgi_program(exe: &Path, daemon: Option<&Path>) -> bool {
     if daemon.is_some_and(|d| d == exe) {
         return true;
     }
-    exe.file_name()
-        .is_some_and(|n| n.as_bytes().starts_with(b"uwsgi"))
+    exe.file_name().is_some_and(|n| {
+        let n = n.as_bytes();
+        n == b"uwsgi" || n.starts_with(b"uwsgi-core") || n.starts_with(b"uwsgi_")
+    })
 }
 
 /// A uWSGI process found in `/proc`.
@@ -335,6 +337,27 @@ mod tests {
         assert_eq!(config_argument(&a), None);
         let a = args(&["uwsgi", "--ini"]);
         assert_eq!(config_argument(&a), None);
+    }
+
+    #[test]
+    fn uwsgi_programs() {
+        let daemon = Some(Path::new("/opt/u/bin/server"));
+        for yes in [
+            "/usr/bin/uwsgi",
+            "/usr/bin/uwsgi-core",
+            "/usr/bin/uwsgi_python311",
+            "/opt/u/bin/server",
+        ] {
+            assert!(is_uwsgi_program(Path::new(yes), daemon), "{yes}");
+        }
+        for no in [
+            "/usr/sbin/uwsgi-apps",
+            "/usr/sbin/uwsgi-enapp",
+            "/usr/bin/python3",
+            "/uwsgix",
+        ] {
+            assert!(!is_uwsgi_program(Path::new(no), daemon), "{no}");
+        }
     }
 
     #[test]
