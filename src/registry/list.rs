@@ -85,8 +85,10 @@ impl AppRow {
             "format": self.format.extension(),
             "available": self.available,
             "enabled": self.enabled,
-            "enabled_by": actor(self.enabled_by),
-            "disabled_by": actor(self.disabled_by),
+            // Markers are kept per name, not per file: only the one that
+            // matches the file's state says something about this file.
+            "enabled_by": actor(self.enabled_by.filter(|_| self.enabled)),
+            "disabled_by": actor(self.disabled_by.filter(|_| !self.enabled)),
             "link": match self.link {
                 LinkState::Missing => Value::Null,
                 ref l => json!(l.health()),
