@@ -877,3 +877,195 @@ fn a_killed_run_leaves_no_temporary_link_behind() {
     assert_eq!(temp_leftovers(&r.enabled()), Vec::<String>::new());
     assert_eq!(r.link_target("b.ini"), rel("../apps-available/b.ini"));
 }
+
+// ---------------------------------------------------------------- a2ensite
+
+/// Debian's `a2ensite`/`a2dissite` on a temporary Apache tree, beside our
+/// tools on a temporary uWSGI tree: after every step, the same exit status,
+/// the same links, the same markers, and the same messages (with "site"
+/// read as "app" and the service command of the hint aside).
+struct Apache {
+    conf: PathBuf,
+    state: PathBuf,
+}
+
+impl Apache {
+    fn new(r: &Root) -> Apache {
+        let base = r.tmp.path().join("apache");
+        let conf = base.join("etc/apache2");
+        fs::create_dir_all(conf.join("sites-available")).unwrap();
+        fs::create_dir_all(conf.join("sites-enabled")).unwrap();
+        Apache {
+            conf,
+            state: base.join("var/lib/apache2"),
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> std::process::Output {
+        Command::new(format!("/usr/sbin/{tool}"))
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("APACHE_CONFDIR", &self.conf)
+            .env("APACHE_STATE_DIRECTORY", &self.state)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `NAME -> TARGET` of every link, in uWSGI terms.
+    fn links(&self) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(self.conf.join("sites-enabled"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                format!(
+                    "{} -> {}",
+                    e.file_name().to_string_lossy(),
+                    fs::read_link(e.path()).unwrap().display()
+                )
+                .replace(".conf", ".ini")
+                .replace("sites-available", "apps-available")
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn markers(&self) -> Vec<String> {
+        markers_under(&self.state.join("site"))
+    }
+}
+
+fn markers_under(dir: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for kind in fs::read_dir(dir).into_iter().flatten().flatten() {
+        for m in fs::read_dir(kind.path()).unwrap().flatten() {
+            v.push(format!(
+                "{}/{}",
+                kind.file_name().to_string_lossy(),
+                m.file_name().to_string_lossy()
+            ));
+        }
+    }
+    v.sort();
+    v
+}
+
+fn our_links(r: &Root) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(r.enabled())
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{} -> {}",
+                e.file_name().to_string_lossy(),
+                fs::read_link(e.path()).unwrap().display()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Messages in common terms: stdout and stderr lines, without our program
+/// prefix, Apache's words mapped to ours, the service command aside.
+fn messages(o: &std::process::Output, apache: bool) -> Vec<String> {
+    let text = format!("{}{}", stdout(o), stderr(o));
+    text.lines()
+        .filter(|l| !l.starts_with("  service ") && !l.starts_with("  systemctl "))
+        .map(|l| {
+            let l = l
+                .trim_start_matches("uwsgi-enapp: ")
+                .trim_start_matches("uwsgi-disapp: ");
+            if apache {
+                l.replace("Site ", "App ")
+                    .replace(" site ", " app ")
+                    .replace(".conf", ".ini")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn same_links_markers_exit_codes_and_messages_as_a2ensite() {
+    if !Path::new("/usr/sbin/a2ensite").exists() {
+        panic!("Debian's apache2 package (a2ensite) is needed for this test");
+    }
+    let r = Root::new();
+    let apache = Apache::new(&r);
+    for name in ["one", "two", "three"] {
+        r.add_app(&format!("{name}.ini"));
+        fs::write(
+            apache.conf.join(format!("sites-available/{name}.conf")),
+            "# site\n",
+        )
+        .unwrap();
+    }
+    // (a2 tool, our applet, arguments with ".conf" for Apache)
+    let steps: &[(&str, &str, &[&str])] = &[
+        ("a2ensite", ENAPP, &["one"]),
+        ("a2ensite", ENAPP, &["one"]),
+        ("a2ensite", ENAPP, &["one.conf"]),
+        ("a2ensite", ENAPP, &["nope"]),
+        ("a2ensite", ENAPP, &["-m", "two"]),
+        ("a2ensite", ENAPP, &["t*"]),
+        ("a2ensite", ENAPP, &["-q", "one", "two"]),
+        ("a2dissite", DISAPP, &["one"]),
+        ("a2dissite", DISAPP, &["-m", "two.conf"]),
+        ("a2ensite", ENAPP, &["one", "two"]),
+        ("a2dissite", DISAPP, &["-p", "one"]),
+        ("a2dissite", DISAPP, &["--purge", "three"]),
+        ("a2dissite", DISAPP, &["-q", "two"]),
+        ("a2ensite", ENAPP, &["--maintmode", "three", "one"]),
+    ];
+    for (tool, applet, args) in steps {
+        let theirs = apache.run(tool, args);
+        let ours_args: Vec<String> = args.iter().map(|a| a.replace(".conf", ".ini")).collect();
+        let ours_args: Vec<&str> = ours_args.iter().map(String::as_str).collect();
+        let ours = r.run(applet, &ours_args);
+        let step = format!("{tool} {args:?}");
+        assert_eq!(code(&ours), code(&theirs), "{step}: exit status");
+        assert_eq!(our_links(&r), apache.links(), "{step}: links");
+        assert_eq!(
+            markers_under(&r.path("var/lib/uwsgi/app")),
+            apache.markers(),
+            "{step}: markers"
+        );
+        if args.contains(&"-q") {
+            // Deliberate difference: a2ensite -q still prints "Enabling
+            // site X." and "Site X disabled."; -q here prints only errors.
+            assert_eq!(stdout(&ours), "", "{step}: quiet");
+        } else {
+            assert_eq!(
+                messages(&ours, false),
+                messages(&theirs, true),
+                "{step}: messages"
+            );
+        }
+    }
+
+    // A dangling link of a site that is gone: removed, no marker, 0.
+    symlink(
+        "../sites-available/gone.conf",
+        apache.conf.join("sites-enabled/gone.conf"),
+    )
+    .unwrap();
+    symlink("../apps-available/gone.ini", r.enabled().join("gone.ini")).unwrap();
+    let theirs = apache.run("a2dissite", &["gone"]);
+    let ours = r.run(DISAPP, &["gone"]);
+    assert_eq!(code(&ours), code(&theirs));
+    assert_eq!(our_links(&r), apache.links());
+    assert_eq!(
+        markers_under(&r.path("var/lib/uwsgi/app")),
+        apache.markers()
+    );
+
+    // Deliberate difference (SPEC §3): disabling what is not enabled
+    // succeeds here ("already disabled"); a2dissite fails with "No site
+    // found". And a name that exists nowhere fails in both.
+    let theirs = apache.run("a2dissite", &["nope"]);
+    let ours = r.run(DISAPP, &["nope"]);
+    assert_eq!((code(&ours), code(&theirs)), (1, 1));
+}
