@@ -45,6 +45,7 @@ pub enum Action {
     /// The link was made; `replaced` is what stood there before.
     Enabled {
         replaced: LinkState,
+        link: std::path::PathBuf,
     },
     AlreadyEnabled,
     /// Maintainer mode, and the administrator disabled the app: their
@@ -410,7 +411,10 @@ impl Run<'_> {
             }
         }
         if self.opts.dry_run {
-            return Ok(Action::Enabled { replaced: state });
+            return Ok(Action::Enabled {
+                replaced: state,
+                link: link.path,
+            });
         }
         let marker = MarkerKind {
             enabled: true,
@@ -446,7 +450,10 @@ impl Run<'_> {
                     .sort_by(|a, b| (&a.confname, a.format).cmp(&(&b.confname, b.format)));
             }
         }
-        Ok(Action::Enabled { replaced: state })
+        Ok(Action::Enabled {
+            replaced: state,
+            link: link.path,
+        })
     }
 
     fn disable(&mut self, ns: &Namespace, app: &AppFile) -> Result<Action> {
@@ -564,24 +571,21 @@ fn label_of(outcome: &Outcome) -> String {
 fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
     let mut lines = Vec::new();
     match action {
-        Action::Enabled { replaced } => {
+        Action::Enabled { replaced, link } => {
+            let verb = if dry_run {
+                "Would replace"
+            } else {
+                "Replacing"
+            };
             match replaced {
                 LinkState::Dangling { target } => lines.push(format!(
-                    "{} dangling link (to {}).",
-                    if dry_run {
-                        "Would replace"
-                    } else {
-                        "Replacing"
-                    },
+                    "{verb} dangling link {} (to {}).",
+                    display_path(link),
                     display_path(target)
                 )),
                 LinkState::Foreign { target } => lines.push(format!(
-                    "{} link to {} (--force).",
-                    if dry_run {
-                        "Would replace"
-                    } else {
-                        "Replacing"
-                    },
+                    "{verb} link {} (to {}).",
+                    display_path(link),
                     display_path(target)
                 )),
                 _ => {}

@@ -270,8 +270,22 @@ pub fn use_colour(stdout_is_terminal: bool) -> bool {
 pub fn run(layout: &Layout, json: bool) -> Result<i32> {
     let rows = collect(layout)?;
     if json {
-        let apps: Vec<Value> = rows.iter().map(AppRow::to_json).collect();
-        outln!("{}", json!({ "apps": apps }));
+        // One document, written in pieces as it is made: a tree of 10,000
+        // JSON values would cost more memory than all the rest of the run.
+        let mut text = String::with_capacity(64 * 1024);
+        text.push_str("{\"apps\":[");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&row.to_json().to_string());
+            if text.len() >= 60 * 1024 {
+                out!("{text}");
+                text.clear();
+            }
+        }
+        text.push_str("]}\n");
+        out!("{text}");
         return Ok(0);
     }
     let terminal = console::Term::stdout().is_term();
