@@ -237,6 +237,22 @@ fn names_with_spaces_and_utf8() {
 }
 
 #[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let r = Root::new();
+    r.add_app("evil\u{1b}[2J\nx.ini");
+    let o = r.run(ENAPP, &["evil\u{1b}[2J\nx"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(r.link_target("evil\u{1b}[2J\nx.ini").is_some());
+    let out = stdout(&o);
+    assert!(out.starts_with("Enabling app evil?[2J?x.\n"), "{out:?}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    let list = stdout(&r.run(APPS, &["list"]));
+    assert_eq!(list, "evil?[2J?x\tini\tenabled\tadmin\tok\n");
+    let o = r.run(ENAPP, &["nope\u{1b}]0;x"]);
+    assert!(!stderr(&o).contains('\u{1b}'), "{:?}", stderr(&o));
+}
+
+#[test]
 fn a_dangling_link_is_replaced_on_enable_and_removed_on_disable() {
     let r = Root::new();
     r.add_app("hello.ini");
@@ -1068,4 +1084,45 @@ fn same_links_markers_exit_codes_and_messages_as_a2ensite() {
     let theirs = apache.run("a2dissite", &["nope"]);
     let ours = r.run(DISAPP, &["nope"]);
     assert_eq!((code(&ours), code(&theirs)), (1, 1));
+}
+
+#[test]
+fn a_read_only_file_system_is_a_clear_error_and_nothing_changes() {
+    if !nix_is_root() {
+        eprintln!("skipped: needs root to make a read-only bind mount");
+        return;
+    }
+    let r = Root::new();
+    r.add_app("hello.ini");
+    r.add_app("other.ini");
+    assert_eq!(code(&r.run(ENAPP, &["other"])), 0);
+    let before = Root::snapshot(&r.path("etc"));
+    let etc = r.path("etc/uwsgi");
+    let script = format!(
+        "mount --bind -o ro '{0}' '{0}' && '{1}' hello; echo \"enapp=$?\" >&2; '{2}' other; echo \"disapp=$?\" >&2",
+        etc.display(),
+        r.applet(ENAPP).display(),
+        r.applet(DISAPP).display()
+    );
+    let mut cmd = assert_cmd::Command::new("unshare");
+    r.clean_env(&mut cmd);
+    let o = cmd.args(["-m", "sh", "-c", &script]).output().unwrap();
+    let err = stderr(&o);
+    assert!(err.contains("enapp=1") && err.contains("disapp=1"), "{err}");
+    assert!(
+        err.contains("uwsgi-enapp: ERROR: cannot create link ")
+            && err.contains("apps-enabled/hello.ini: Read-only file system"),
+        "{err}"
+    );
+    assert!(
+        err.contains("uwsgi-disapp: ERROR: cannot remove link "),
+        "{err}"
+    );
+    assert_eq!(Root::snapshot(&r.path("etc")), before);
+    assert_eq!(markers_of(&r, "other"), ["enabled_by_admin"]);
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }

@@ -117,20 +117,10 @@ pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32>
         opts.names.clone()
     };
 
-    let _lock = RegistryLock::acquire(layout)?;
-    let mut run = Run {
-        layout,
-        dir,
-        opts,
-        namespaces: HashMap::new(),
-    };
-    let mut outcomes = Vec::new();
-    for name in &names {
-        for outcome in run.handle(name) {
-            if !opts.json {
-                report(&outcome, dir, opts);
-            }
-            outcomes.push(outcome);
+    let outcomes = switch(layout, dir, opts, &names)?;
+    if !opts.json {
+        for outcome in &outcomes {
+            report(outcome, opts);
         }
     }
 
@@ -144,6 +134,39 @@ pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32>
         print_hint(&outcomes, dir);
     }
     Ok(status.code())
+}
+
+/// Enable or disable the apps NAMES designate, under the registry lock,
+/// and say what happened to each; print nothing. This is the whole change
+/// without its presentation: `--now` in the front end wraps it (start
+/// after enabling; for disabling, a dry run first tells what to stop).
+pub fn switch(
+    layout: &Layout,
+    dir: Direction,
+    opts: &SwitchOptions,
+    names: &[OsString],
+) -> Result<Vec<Outcome>> {
+    let _lock = RegistryLock::acquire(layout)?;
+    let mut run = Run {
+        layout,
+        dir,
+        opts,
+        namespaces: HashMap::new(),
+    };
+    Ok(names.iter().flat_map(|name| run.handle(name)).collect())
+}
+
+impl Outcome {
+    /// The app this outcome is about, when NAME designated one.
+    pub fn spec(&self) -> Option<Confspec> {
+        let (ns, name, _) = self.app.as_ref()?;
+        Confspec::new(ns.clone(), name.clone()).ok()
+    }
+
+    /// Did it change what is enabled (link made or removed)?
+    pub fn changed(&self) -> bool {
+        self.result.as_ref().is_ok_and(Action::changed)
+    }
 }
 
 impl Run<'_> {
@@ -616,7 +639,7 @@ fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
     lines
 }
 
-fn report(outcome: &Outcome, _dir: Direction, opts: &SwitchOptions) {
+fn report(outcome: &Outcome, opts: &SwitchOptions) {
     let label = label_of(outcome);
     match &outcome.result {
         Ok(action) => {
