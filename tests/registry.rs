@@ -451,6 +451,39 @@ fn purge_removes_every_marker_even_of_a_name_whose_file_is_gone() {
     assert!(markers_of(&r, "hello").is_empty());
     // Purging what has no marker at all is fine too.
     assert_eq!(code(&r.run(DISAPP, &["-p", "never-was"])), 0);
+    // A glob purges the markers of every gone name it matches.
+    for name in ["gone1", "gone2", "kept"] {
+        let m = r.marker("disabled_by_admin", name);
+        fs::create_dir_all(m.parent().unwrap()).unwrap();
+        fs::write(&m, "").unwrap();
+    }
+    assert_eq!(code(&r.run(DISAPP, &["-p", "gone*"])), 0);
+    assert!(markers_of(&r, "gone1").is_empty() && markers_of(&r, "gone2").is_empty());
+    assert_eq!(markers_of(&r, "kept"), ["disabled_by_admin"]);
+}
+
+#[test]
+fn names_that_are_not_utf8_work_and_go_out_lossy_in_json() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let r = Root::new();
+    fs::write(r.available().join(OsStr::from_bytes(b"caf\xe9.ini")), "").unwrap();
+    let o = r
+        .cmd(ENAPP)
+        .arg("--json")
+        .arg(OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["results"][0]["name"], "caf\u{fffd}");
+    assert_eq!(
+        fs::read_link(r.enabled().join(OsStr::from_bytes(b"caf\xe9.ini"))).unwrap(),
+        Path::new(OsStr::from_bytes(b"../apps-available/caf\xe9.ini"))
+    );
+    let o = r.run(APPS, &["list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["apps"][0]["file"], "caf\u{fffd}.ini");
 }
 
 // ---------------------------------------------------------------- query
