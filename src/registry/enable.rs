@@ -18,7 +18,7 @@ use super::markers::{self, MarkerIndex};
 use super::pattern::NamePattern;
 use super::{app_label, json_str, shell_word, SwitchOptions};
 use crate::discovery::{self, AvailableApp, EntryKind};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::layout::{Actor, Layout, MarkerKind};
 use crate::name::{display_path, Confspec, Namespace};
@@ -445,9 +445,6 @@ impl Run<'_> {
         };
         markers::prepare(layout, ns, marker)?;
         if state == LinkState::Missing {
-            // A namespace may ship only its available directory.
-            let dir = layout.enabled_dir(ns);
-            std::fs::create_dir_all(&dir).at("create directory", dir)?;
             link.create()?;
         } else {
             link.replace()?;

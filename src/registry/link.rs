@@ -129,9 +129,19 @@ impl EnabledLink {
         })
     }
 
-    /// Make the missing link (one `symlink(2)`, atomic by itself).
+    /// Make the missing link (one `symlink(2)`, atomic by itself). A
+    /// missing `NSs-enabled` is made first: a namespace may ship only its
+    /// available directory.
     pub fn create(&self) -> Result<()> {
-        symlink(&self.target, &self.path).at("create link", &self.path)
+        match symlink(&self.target, &self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(dir) = self.path.parent() {
+                    fs::create_dir_all(dir).at("create directory", dir)?;
+                }
+                symlink(&self.target, &self.path).at("create link", &self.path)
+            }
+            other => other.at("create link", &self.path),
+        }
     }
 
     /// Put the link in place of whatever link stands there now, atomically.

@@ -22,19 +22,47 @@ pub fn prepare(layout: &Layout, ns: &Namespace, kind: MarkerKind) -> Result<()> 
 }
 
 /// Record `kind` as the state of `name`, and drop every other marker of it.
-/// The new marker is written first: a run killed in between leaves one
-/// marker too many, never none.
+///
+/// The usual change (enabled → disabled and back) *moves* the old marker
+/// with one `rename(2)`: the name has exactly one marker at every moment,
+/// even for a run killed midway, and no new inode is written (which is
+/// what costs on ext4). A new file is made only when there was no marker.
 pub fn record(layout: &Layout, ns: &Namespace, name: &OsStr, kind: MarkerKind) -> Result<()> {
-    prepare(layout, ns, kind)?;
     let path = layout.marker(ns, kind, name);
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .at("create marker", &path)?;
+    let mut have = false;
     for other in MarkerKind::ALL.into_iter().filter(|k| *k != kind) {
-        remove(layout, ns, name, other)?;
+        let old = layout.marker(ns, other, name);
+        if have {
+            remove(layout, ns, name, other)?;
+            continue;
+        }
+        match fs::rename(&old, &path) {
+            Ok(()) => have = true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && old.symlink_metadata().is_err() => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // The old marker is there, the new directory is not.
+                prepare(layout, ns, kind)?;
+                fs::rename(&old, &path).at("move marker", &old)?;
+                have = true;
+            }
+            Err(e) => return Err(Error::io("move marker", old, e)),
+        }
+    }
+    if !have {
+        let create = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+        };
+        if let Err(e) = create() {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(Error::io("create marker", path, e));
+            }
+            prepare(layout, ns, kind)?;
+            create().at("create marker", &path)?;
+        }
     }
     Ok(())
 }
