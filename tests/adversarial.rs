@@ -296,3 +296,63 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, u32, u32, u64, i64)> {
     all.sort();
     all
 }
+
+// --- The registry (uwsgi-enapp / uwsgi-disapp) ------------------------------
+
+fn applet(root: &Root, args: &[&OsStr]) -> Output {
+    root.run(args)
+}
+
+#[test]
+fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
+    let root = Root::new();
+    let stem = "n".repeat(251);
+    let file = format!("{stem}.ini");
+    fs::write(root.available().join(&file), "[uwsgi]\n").unwrap();
+    let out = applet(&root, &[OsStr::new("enable"), OsStr::new(&stem)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_link(root.enabled().join(&file)).unwrap(),
+        Path::new("../apps-available").join(&file)
+    );
+    let out = applet(&root, &[OsStr::new("disable"), OsStr::new(&stem)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(root.enabled().join(&file).symlink_metadata().is_err());
+
+    let before = snapshot(root.path());
+    for cmd in ["enable", "disable"] {
+        let longer = "y".repeat(300);
+        let out = applet(&root, &[OsStr::new(cmd), OsStr::new(&longer)]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("does not exist") || err.contains("too long"),
+            "{err}"
+        );
+    }
+    assert_eq!(snapshot(root.path()), before);
+}
+
+#[test]
+#[ignore = "registry follows a linked apps-enabled and writes a dangling link elsewhere; reported to the lead"]
+fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
+    let root = Root::new();
+    let elsewhere = root.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(root.available().join("x.ini"), "[uwsgi]\n").unwrap();
+    fs::remove_dir(root.enabled()).unwrap();
+    symlink(&elsewhere, root.enabled()).unwrap();
+    let out = applet(&root, &[OsStr::new("enable"), OsStr::new("x")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apps-enabled"), "{err}");
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
