@@ -362,10 +362,18 @@ fn stop_tree(child: &mut Child) {
     }
 }
 
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    wait_for_with(|| what.to_string(), ok)
+}
+
+fn wait_for_with(what: impl Fn() -> String, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {}",
+            what()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -374,25 +382,25 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 fn running_instances_against_what_is_enabled() {
     let root = Root::new();
     for name in ["on", "off"] {
-        root.add_app(
-            &format!("{name}.ini"),
-            "[uwsgi]\nmaster = true\nprocesses = 1\n",
-        );
         let run = root.run_dir(name);
         fs::create_dir_all(&run).unwrap();
+        root.add_app(
+            &format!("{name}.ini"),
+            &format!(
+                "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}\nchmod-socket = 660\n",
+                run.join("socket").display()
+            ),
+        );
     }
     root.enable("on.ini");
     let mut procs = Vec::new();
     for name in ["on", "off"] {
         let run = root.run_dir(name);
         let conf = root.available().join(format!("{name}.ini"));
-        let sock = run.join("socket");
         let pidfile = run.join("pid");
         procs.push(Uwsgi::spawn(&[
             OsStr::new("--ini"),
             conf.as_os_str(),
-            OsStr::new("--socket"),
-            sock.as_os_str(),
             OsStr::new("--pidfile"),
             pidfile.as_os_str(),
         ]));
@@ -410,6 +418,23 @@ fn running_instances_against_what_is_enabled() {
         "{json:#}"
     );
     assert!(findings(&json, "stale-pidfile").is_empty(), "{json:#}");
+    assert!(findings(&json, "socket-permissions").is_empty(), "{json:#}");
+
+    // A socket whose mode differs from chmod-socket is named.
+    let sock = root.run_dir("on").join("socket");
+    assert_eq!(
+        fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    fs::set_permissions(&sock, fs::Permissions::from_mode(0o600)).unwrap();
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "socket-permissions");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["path"], sock.to_str().unwrap());
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("mode 0600 instead of 0660"));
 
     // Stopped, the enabled one is "enabled but not running", and its
     // pidfile (uWSGI removes it only with vacuum) is stale or gone.
@@ -534,7 +559,14 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
         OsStr::new("--logto"),
         log2.as_os_str(),
     ]);
-    wait_for("both vassals to be ready", || {
+    let logs = || {
+        format!(
+            "both vassals to be ready; tyrant log:\n{}\nplain log:\n{}",
+            fs::read_to_string(&log1).unwrap_or_default(),
+            fs::read_to_string(&log2).unwrap_or_default()
+        )
+    };
+    wait_for_with(logs, || {
         fs::read_to_string(&log1).is_ok_and(|t| t.contains("vassal v1.ini is ready"))
             && fs::read_to_string(&log2).is_ok_and(|t| t.contains("vassal v2.ini is ready"))
     });
@@ -603,4 +635,108 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
     drop(emperor);
     drop(plain_emperor);
     drop(group);
+}
+
+#[test]
+fn configs_that_cannot_be_read_or_parsed() {
+    let root = Root::new();
+    root.add_app("broken.json", "{\"uwsgi\": {\"uid\": ");
+    root.enable("broken.json");
+    root.add_app("tags.xml", "<uwsgi><uid>33</uwsgi>");
+    root.enable("tags.xml");
+    root.add_app("colon.ini", "[uwsgi]\nmaster = true\nuid: www-data\n");
+    root.enable("colon.ini");
+    root.add_app("nobody.ini", "[uwsgi]\nuid = no-such-user-uwa\n");
+    root.enable("nobody.ini");
+    // A FIFO and a huge sparse file behind enabled links: clear errors,
+    // and doctor neither hangs nor reads 100 MB.
+    nix::unistd::mkfifo(
+        &root.available().join("fifo.ini"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    root.enable("fifo.ini");
+    let big = fs::File::create(root.available().join("big.ini")).unwrap();
+    big.set_len(100 * 1024 * 1024).unwrap();
+    root.enable("big.ini");
+
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1);
+    let unreadable = findings(&json, "unreadable-config");
+    for app in ["app/broken", "app/tags", "app/big"] {
+        assert!(
+            unreadable.iter().any(|f| f["app"] == app),
+            "{app} not reported: {json:#}"
+        );
+    }
+    assert!(
+        findings(&json, "link-not-a-file")
+            .iter()
+            .any(|f| f["app"] == "app/fifo"),
+        "{json:#}"
+    );
+    let big = unreadable.iter().find(|f| f["app"] == "app/big").unwrap();
+    assert!(
+        big["message"].as_str().unwrap().contains("larger"),
+        "{big:#}"
+    );
+    let note = findings(&json, "config-note")
+        .into_iter()
+        .find(|f| f["app"] == "app/colon")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(
+        note["message"].as_str().unwrap().contains("line 3"),
+        "{note:#}"
+    );
+    let f = findings(&json, "unknown-account");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/nobody");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-user-uwa"));
+}
+
+#[test]
+fn settings_and_the_permission_switch() {
+    let root = Root::new();
+    root.add_app("mine.ini", "[uwsgi]\n");
+    root.enable("mine.ini");
+    chown(root.available().join("mine.ini"), Some(WWW_DATA), None).unwrap();
+    fs::create_dir_all(root.path().join("etc/default")).unwrap();
+    fs::write(
+        root.path().join("etc/default/uwsgi"),
+        "CHECK_CONFIG_PERMISSIONS=no\nVERBOSE=perhaps\n",
+    )
+    .unwrap();
+    let (code, json, _) = root.doctor(&[]);
+    // Unsafe, but start runs it anyway: a warning, not an error.
+    assert_eq!(code, 0, "{json:#}");
+    let f = findings(&json, "unsafe-permissions");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "warning");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("CHECK_CONFIG_PERMISSIONS=no"));
+    let s = findings(&json, "settings");
+    assert_eq!(s.len(), 1, "{json:#}");
+    assert!(s[0]["message"].as_str().unwrap().contains("line 2"));
+}
+
+#[test]
+fn runtime_dirs_of_another_user() {
+    let root = Root::new();
+    root.add_app("w.ini", "[uwsgi]\nuid = www-data\ngid = www-data\n");
+    root.enable("w.ini");
+    let run = root.run_dir("w");
+    fs::create_dir_all(&run).unwrap();
+    // Owned by root, but the instance runs as www-data.
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "runtime-dir-owner");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert!(f[0]["message"].as_str().unwrap().contains("www-data"));
+    chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    let (_, json, _) = root.doctor(&[]);
+    assert!(findings(&json, "runtime-dir-owner").is_empty(), "{json:#}");
 }

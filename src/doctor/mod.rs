@@ -12,22 +12,26 @@
 //! * `groups`: every uWSGI process on the host against the group database
 //!   (the Emperor "Tyrant mode" pitfall).
 
+pub mod configs;
 pub mod groups;
 pub mod layout;
 pub mod permissions;
 pub mod procfs;
 pub mod runtime;
+pub mod sockets;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::{ConfigOptions, RunAs};
 use crate::discovery::{self, Discovery};
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
 use crate::name::{display_path, sanitize, Confspec, Namespace};
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -136,6 +140,12 @@ impl Scope {
 pub struct NamespaceFacts {
     pub ns: Namespace,
     pub discovery: Discovery,
+    /// The options of each enabled config that could be read, by confname.
+    pub options: BTreeMap<OsString, ConfigOptions>,
+    /// Who each enabled instance runs as, when its config says it clearly.
+    pub run_as: BTreeMap<OsString, RunAs>,
+    /// The instances whose pidfile names their live uWSGI master.
+    pub running: BTreeMap<OsString, i32>,
 }
 
 /// Run every check and return the findings, errors first, in a stable
@@ -149,6 +159,9 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
     };
 
     let mut findings = Vec::new();
+    let (settings, settings_warnings) = Settings::load(layout);
+    let inherited_options =
+        configs::check_settings(layout, &settings_warnings, &settings, &mut findings);
     layout::check_config_dir(layout, &mut findings);
     let mut facts = Vec::new();
     for ns in namespaces {
@@ -166,9 +179,16 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
                 Discovery::default()
             }
         };
-        let facts_ns = NamespaceFacts { ns, discovery };
+        let mut facts_ns = NamespaceFacts {
+            ns,
+            discovery,
+            options: BTreeMap::new(),
+            run_as: BTreeMap::new(),
+            running: BTreeMap::new(),
+        };
         layout::check(layout, &facts_ns, &mut findings);
-        permissions::check(layout, &facts_ns, &mut findings);
+        permissions::check(layout, &settings, &facts_ns, &mut findings);
+        configs::check(&settings, &mut facts_ns, &mut findings);
         facts.push(facts_ns);
     }
 
@@ -186,8 +206,9 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
             Vec::new()
         }
     };
-    for f in &facts {
+    for f in &mut facts {
         runtime::check(layout, f, &mut findings);
+        sockets::check(f, inherited_options.as_ref(), &mut findings);
     }
     groups::check(layout, &processes, &facts, &mut findings);
 

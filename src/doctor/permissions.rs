@@ -6,8 +6,20 @@ use super::{Finding, NamespaceFacts, Severity};
 use crate::layout::Layout;
 use crate::name::display_name;
 use crate::safety;
+use crate::settings::Settings;
 
-pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding>) {
+pub fn check(
+    layout: &Layout,
+    settings: &Settings,
+    facts: &NamespaceFacts,
+    findings: &mut Vec<Finding>,
+) {
+    let severity = super::configs::permission_severity(settings);
+    let refuses = if settings.check_config_permissions {
+        "`start` refuses it"
+    } else {
+        "`start` runs it anyway, because CHECK_CONFIG_PERMISSIONS=no"
+    };
     for config in &facts.discovery.instances {
         let name = display_name(&config.spec.name);
         match safety::check_config(layout, &config.path) {
@@ -25,12 +37,12 @@ pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding
                         )
                     };
                     findings.push(Finding::path(
-                        Severity::Error,
+                        severity,
                         "unsafe-permissions",
                         &u.path,
                         Some(config.spec.clone()),
                         format!(
-                            "app {name} runs its config as root, but {}; `start` refuses it",
+                            "app {name} runs its config as root, but {}; {refuses}",
                             u.describe()
                         ),
                         format!("make it writable by root only: `{fix}`"),

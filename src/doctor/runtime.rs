@@ -68,7 +68,7 @@ fn open_nofollow(path: &Path) -> io::Result<fs::File> {
         .open(path)
 }
 
-pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding>) {
+pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Finding>) {
     let ns = &facts.ns;
     let ns_dir = layout.run_namespace_dir(ns);
     let mut running: BTreeSet<OsString> = BTreeSet::new();
@@ -100,7 +100,35 @@ pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding
                 ));
                 continue;
             }
-            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.is_dir() => {
+                if let Some(run_as) = facts.run_as.get(&spec.name) {
+                    use std::os::unix::fs::MetadataExt;
+                    if m.uid() != run_as.uid {
+                        let who = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
+                            Ok(Some(u)) => display_name(std::ffi::OsStr::new(&u.name)),
+                            _ => uid.to_string(),
+                        };
+                        findings.push(Finding::path(
+                            Severity::Warning,
+                            "runtime-dir-owner",
+                            &run_dir,
+                            Some(spec.clone()),
+                            format!(
+                                "the runtime directory belongs to {}, but app {shown} runs as {}: \
+                                 start only chowns a directory it creates, so the instance may \
+                                 not be able to create its socket here",
+                                who(m.uid()),
+                                who(run_as.uid)
+                            ),
+                            format!(
+                                "stop the app and remove the directory (`rm -r {}`); start \
+                                 creates it with the right owner",
+                                display_path(&run_dir)
+                            ),
+                        ));
+                    }
+                }
+            }
             _ => continue,
         }
         let pidfile = layout.pidfile(&spec);
@@ -126,6 +154,7 @@ pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding
             Pidfile::Pid(pid) => match procfs::identify(pid, layout.daemon()) {
                 Identity::Uwsgi => {
                     running.insert(spec.name.clone());
+                    facts.running.insert(spec.name.clone(), pid);
                     if !enabled {
                         findings.push(Finding {
                             severity: Severity::Warning,
