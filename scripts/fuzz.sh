@@ -29,6 +29,8 @@ cargo fuzz build
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT INT TERM
+# The sqlite target writes each input to a file: keep those in the scratch.
+export TMPDIR="$scratch"
 status=0
 for t in $targets; do
     mkdir -p "$scratch/$t"

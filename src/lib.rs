@@ -12,6 +12,8 @@
 //! * `process`, `service`: pidfiles, identity, signals, readiness, and the
 //!   start/stop/reload/status engine behind init.d and the modern commands;
 //! * `doctor`: findings about the layout and what runs;
+//! * `safety`: whether someone other than root can change a config that
+//!   runs as root (one rule for `start` and `doctor`);
 //! * `output`: printing that survives a closed pipe.
 
 pub mod cli;
