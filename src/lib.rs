@@ -15,11 +15,13 @@
 //! * `output`: printing that survives a closed pipe.
 
 pub mod cli;
+pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod exit;
 pub mod layout;
 pub mod name;
+pub mod settings;
 #[macro_use]
 pub mod output;
 pub mod registry;
