@@ -18,6 +18,7 @@ pub mod cli;
 pub mod discovery;
 pub mod error;
 pub mod exit;
+pub mod generate;
 pub mod layout;
 pub mod name;
 #[macro_use]
@@ -78,6 +79,10 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
             let cli: UwsgiAppsCli = parse(args);
             let layout = layout_of(&cli.global);
             let what = match cli.command {
+                // Packaging and shell completion; not part of the product's
+                // interface (hidden from help).
+                Command::Generate(args) => return generate::generate(&args),
+                Command::CompleteNames(args) => return generate::complete_names(&layout, &args),
                 Command::Enable(_) => "enable",
                 Command::Disable(_) => "disable",
                 Command::Query(_) => "query",
