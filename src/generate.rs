@@ -56,6 +56,10 @@ pub fn render_all() -> Vec<Asset> {
         content: bash::render(&model),
     });
     assets.push(Asset {
+        path: PathBuf::from("completions/bash/uwsgi-apps-service"),
+        content: bash::render_service_hook(),
+    });
+    assets.push(Asset {
         path: PathBuf::from("completions/zsh/_uwsgi-apps"),
         content: zsh::render(&model),
     });
