@@ -81,9 +81,9 @@ end
 
 # Operands are app names, never files.
 complete -c uwsgi-apps -f
-complete -c uwsgi-apps -n '__uwsgi_apps_using' -l root -x -a '(__fish_complete_directories (commandline -ct))' -d 'Act on the tree under DIR instead of / (every path moves under it, like `dpkg --root`)'
-complete -c uwsgi-apps -n '__uwsgi_apps_using' -l daemon -r -F -d 'The uWSGI program to run'
-complete -c uwsgi-apps -n '__uwsgi_apps_using' -s h -l help -d 'Print help'
+complete -c uwsgi-apps -l root -x -a '(__fish_complete_directories (commandline -ct))' -d 'Act on the tree under DIR instead of / (every path moves under it, like `dpkg --root`)'
+complete -c uwsgi-apps -l daemon -r -F -d 'The uWSGI program to run'
+complete -c uwsgi-apps -s h -l help -d 'Print help'
 complete -c uwsgi-apps -n '__uwsgi_apps_using' -s V -l version -d 'Print version'
 complete -c uwsgi-apps -n __uwsgi_apps_using -a enable -d 'Enable apps (as uwsgi-enapp)'
 complete -c uwsgi-apps -n __uwsgi_apps_using -a disable -d 'Disable apps (as uwsgi-disapp)'

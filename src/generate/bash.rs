@@ -32,7 +32,9 @@ _uwsgi_apps_names()
 
 _uwsgi_apps()
 {
-    local cur prev words cword split
+    local cur prev words cword
+    # shellcheck disable=SC2034 # set by _init_completion -s, not needed here
+    local split
     if declare -F _init_completion >/dev/null; then
         _init_completion -s || return
     else
@@ -128,7 +130,7 @@ fn context(out: &mut String, pattern: &str, cmd: &Cmd, subs: &str) {
     };
     let _ = writeln!(
         out,
-        "        {pattern})\n            opts=\"{}\" subs=\"{subs}\" kind={kind} max={max}\n            ;;",
+        "        {pattern})\n            opts=\"{}\" subs=\"{subs}\" kind=\"{kind}\" max={max}\n            ;;",
         words(cmd, true)
     );
 }

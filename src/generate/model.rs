@@ -139,7 +139,6 @@ impl Program {
             .map(|applet| {
                 let mut cmd = applet.command();
                 cmd.build();
-                let mut model = Cmd::from_clap(&cmd, &[]);
                 // clap copies the global options (and --help) into every
                 // subcommand when it builds the command; mark them, so that
                 // a shell can offer them once.
@@ -148,6 +147,7 @@ impl Program {
                     .filter(|a| a.is_global_set() || a.get_id() == "help")
                     .map(|a| a.get_id().as_str().to_owned())
                     .collect();
+                let mut model = Cmd::from_clap(&cmd, &globals);
                 model.subcommands = cmd
                     .get_subcommands()
                     .filter(|s| !s.is_hide_set() && s.get_name() != "help")

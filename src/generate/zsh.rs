@@ -109,7 +109,9 @@ fn operand_specs(cmd: &Cmd) -> Vec<String> {
     match cmd.operands {
         Operands::None => Vec::new(),
         Operands::Names { kind, max } => {
-            let action = format!("_uwsgi_apps_names {}", kind_word(kind));
+            // In braces: _arguments runs the code as it is, rather than
+            // slipping compadd options in front of the kind.
+            let action = format!("{{_uwsgi_apps_names {}}}", kind_word(kind));
             if max == Some(1) {
                 vec![format!("':app:{action}'")]
             } else {
@@ -118,7 +120,7 @@ fn operand_specs(cmd: &Cmd) -> Vec<String> {
         }
         Operands::Initd => vec![
             format!("':init.d command:({})'", INITD_COMMANDS.join(" ")),
-            "'*:app:_uwsgi_apps_names confnames'".to_owned(),
+            "'*:app:{_uwsgi_apps_names confnames}'".to_owned(),
         ],
     }
 }
