@@ -23,6 +23,7 @@ pub mod layout;
 pub mod name;
 #[macro_use]
 pub mod output;
+pub mod registry;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -65,15 +66,27 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
     match program {
         Applet::Enapp => {
             let cli: EnappCli = parse(args);
-            not_yet(&layout_of(&cli.global), "enable")
+            registry::enable::run(
+                &layout_of(&cli.global),
+                registry::Direction::Enable,
+                &registry::SwitchOptions::from_enable(&cli.args),
+            )
         }
         Applet::Disapp => {
             let cli: DisappCli = parse(args);
-            not_yet(&layout_of(&cli.global), "disable")
+            registry::enable::run(
+                &layout_of(&cli.global),
+                registry::Direction::Disable,
+                &registry::SwitchOptions::from_disable(&cli.args),
+            )
         }
         Applet::Query => {
             let cli: QueryCli = parse(args);
-            not_yet(&layout_of(&cli.global), "query")
+            registry::query::run(
+                &layout_of(&cli.global),
+                cli.args.name.as_deref(),
+                cli.args.quiet,
+            )
         }
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
@@ -83,10 +96,24 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 // interface (hidden from help).
                 Command::Generate(args) => return generate::generate(&args),
                 Command::CompleteNames(args) => return generate::complete_names(&layout, &args),
-                Command::Enable(_) => "enable",
-                Command::Disable(_) => "disable",
-                Command::Query(_) => "query",
-                Command::List(_) => "list",
+                Command::Enable(a) => {
+                    return registry::enable::run(
+                        &layout,
+                        registry::Direction::Enable,
+                        &registry::SwitchOptions::from_enable(&a),
+                    )
+                }
+                Command::Disable(a) => {
+                    return registry::enable::run(
+                        &layout,
+                        registry::Direction::Disable,
+                        &registry::SwitchOptions::from_disable(&a),
+                    )
+                }
+                Command::Query(a) => {
+                    return registry::query::run(&layout, a.name.as_deref(), a.quiet)
+                }
+                Command::List(a) => return registry::list::run(&layout, a.json),
                 Command::Start(_) => "start",
                 Command::Stop(_) => "stop",
                 Command::Reload(_) => "reload",
