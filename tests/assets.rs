@@ -128,6 +128,18 @@ fn shell_scripts_pass_shellcheck() {
 }
 
 #[test]
+fn each_maintainer_script_has_the_debhelper_token_once() {
+    // Twice (say, in a comment) would make debhelper insert its snippets
+    // twice: update-rc.d called twice, which lintian rejects.
+    for script in ["postinst", "prerm", "postrm"] {
+        let path = source_tree().join(format!("debian/uwsgi-apps.{script}"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("#DEBHELPER#").count(), 1, "{script}");
+        assert!(text.starts_with("#!/bin/sh\nset -e\n"), "{script}");
+    }
+}
+
+#[test]
 fn the_init_script_has_a_complete_lsb_header() {
     let script =
         std::fs::read_to_string(source_tree().join("debian/uwsgi-apps.uwsgi.init")).unwrap();
