@@ -259,7 +259,7 @@ zpty -w z 'compadd () {{ local -a __hits; builtin compadd -O __hits "$@"; (( $#_
 zpty -w z 'comppostfuncs=(__done); __done() {{ print -r -- "<END>" >> {hits} }}'
 zpty -w z "bindkey '^I' complete-word"
 zpty -n -w z {line}$'\t'
-for i in {{1..200}}; do
+for i in {{1..1200}}; do  # up to 60 s: a loaded CI machine is slow to run compinit
   [[ -f {hits} ]] && grep -q '<END>' {hits} && break
   sleep 0.05
 done
