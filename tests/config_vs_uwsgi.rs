@@ -62,7 +62,7 @@ fn check(name: &str, content: &str, keys: &[&str]) {
 fn ini_like_debian_packages_write_it() {
     check(
         "radicale.ini",
-        "before = x\n[uwsgi]\n# comment\nplugins = python3\nuid = radicale\ngid: www-data\n\
+        "before = x\n[uwsgi]\n# comment\nplugins = python3\nuid = radicale\ngid = www-data\n\
          umask 027\n  ; indented comment\nenv = A=1\nenv = B=2\nsocket = 127.0.0.1:0\r\n\
          chdir = /srv # not a comment\nempty =\n[other]\nuid = root\nmaster = true\n\
          [uwsgi]\nlate = yes\n[ uwsgi ]\nlater = no\n",
@@ -73,9 +73,10 @@ fn ini_like_debian_packages_write_it() {
     );
 }
 
-/// The one deliberate difference: a line without `=` is, to uWSGI, an
+/// The deliberate differences: a line without `=` is, to uWSGI, an
 /// option named after the whole line with an empty value; the reader leaves
-/// it out (the SPEC's rule) and reports it instead.
+/// it out (the SPEC's rule) and reports it instead; `key: value` is read
+/// as the SPEC says, though uWSGI 2.0 ignores it.
 #[test]
 fn lines_without_equals_sign_are_reported_not_kept() {
     if !Path::new(UWSGI).exists() {
