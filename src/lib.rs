@@ -21,6 +21,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod exit;
+pub mod generate;
 pub mod layout;
 pub mod name;
 pub mod settings;
@@ -99,6 +100,10 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
             let layout = layout_of(&cli.global);
             let what = match cli.command {
                 Command::Doctor(args) => return doctor::run(&layout, &args.names, args.json),
+                // Packaging and shell completion; not part of the product's
+                // interface (hidden from help).
+                Command::Generate(args) => return generate::generate(&args),
+                Command::CompleteNames(args) => return generate::complete_names(&layout, &args),
                 Command::Enable(a) => {
                     return registry::enable::run(
                         &layout,

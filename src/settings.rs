@@ -28,7 +28,7 @@ use crate::layout::Layout;
 use crate::name::display_path;
 
 /// The settings file is tiny; this cap only stops accidents.
-const MAX_SETTINGS_SIZE: u64 = 1024 * 1024;
+const MAX_SETTINGS_SIZE: u64 = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

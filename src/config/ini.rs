@@ -15,10 +15,12 @@
 //! * Otherwise the key is everything before the first `=` and the value
 //!   everything after it, both trimmed. Repeated keys keep every value in
 //!   order.
-//! * The only separator is `=`. uWSGI does NOT accept `key: value`: it
-//!   reads `uid: www-data` as an option named "uid: www-data" with an empty
-//!   value (checked with uWSGI 2.0.21 `--show-config`), which it then
-//!   ignores as an unknown option. Such lines are reported.
+//! * `key: value` (a line with no `=` but a `:`) is taken as key and value,
+//!   because the SPEC names it part of the dialect and configs in the wild
+//!   use it. uWSGI 2.0.21 itself does not: it reads `uid: www-data` as an
+//!   option named "uid: www-data" with an empty value (checked with
+//!   `--show-config`) and ignores it. So every such line is also reported,
+//!   with the `key = value` form that both read alike.
 //! * A line without `=` (Debian's radicale.ini has one) is, to uWSGI, an
 //!   option named after the whole line with an empty value. Unknown option
 //!   names are ignored by uWSGI, so such a line has no effect unless it is a
@@ -124,24 +126,26 @@ pub fn parse(bytes: &[u8]) -> ConfigOptions {
             Some(b';') | Some(b'#') => {}
             Some(_) if !in_uwsgi => {}
             Some(_) => match line.iter().position(|&b| b == b'=') {
-                None => {
-                    let colon_hint = match line.iter().position(|&b| b == b':') {
-                        Some(c) if c > 0 => format!(
-                            " (uWSGI does not accept \":\" between key and value; \
-                             write \"{} = {}\")",
-                            shown(trim(&line[..c])),
-                            shown(trim(&line[c + 1..]))
-                        ),
-                        _ => String::new(),
-                    };
-                    out.note(Diagnostic::at(
+                None => match line.iter().position(|&b| b == b':') {
+                    Some(c) if c > 0 && !trim(&line[..c]).is_empty() => {
+                        let (key, value) = (trim(&line[..c]), trim(&line[c + 1..]));
+                        out.push(text(key), text(value));
+                        out.note(Diagnostic::at(
+                            number,
+                            format!(
+                                "\"{}\" uses \":\", which uWSGI 2.0 does not read as a \
+                                 separator (it ignores the line); write \"{} = {}\"",
+                                shown(line),
+                                shown(key),
+                                shown(value)
+                            ),
+                        ));
+                    }
+                    _ => out.note(Diagnostic::at(
                         number,
-                        format!(
-                            "\"{}\" has no \"=\" and is ignored{colon_hint}",
-                            shown(line)
-                        ),
-                    ));
-                }
+                        format!("\"{}\" has no \"=\" and is ignored", shown(line)),
+                    )),
+                },
                 Some(eq) => {
                     let key = trim(&line[..eq]);
                     let value = trim(&line[eq + 1..]);
@@ -309,16 +313,17 @@ uid = root
     }
 
     #[test]
-    fn colon_is_not_a_separator() {
-        let o = parse(b"[uwsgi]\nuid: www-data\nsocket = 127.0.0.1:8000\n");
-        assert_eq!(o.options, pairs(&[("socket", "127.0.0.1:8000")]));
-        assert_eq!(o.diagnostics.len(), 1);
-        let d = o.diagnostics[0].to_string();
-        assert!(
-            d.starts_with("line 2: \"uid: www-data\" has no \"=\""),
-            "{d}"
+    fn colon_is_read_as_a_separator_and_reported() {
+        let o = parse(b"[uwsgi]\nuid: www-data\nsocket = 127.0.0.1:8000\n: x\n");
+        assert_eq!(
+            o.options,
+            pairs(&[("uid", "www-data"), ("socket", "127.0.0.1:8000")])
         );
+        assert_eq!(o.diagnostics.len(), 2);
+        let d = o.diagnostics[0].to_string();
+        assert!(d.starts_with("line 2: \"uid: www-data\" uses \":\""), "{d}");
         assert!(d.contains("write \"uid = www-data\""), "{d}");
+        assert!(o.diagnostics[1].to_string().contains("has no \"=\""));
     }
 
     #[test]

@@ -278,47 +278,165 @@ pub struct AccountSetting {
 /// `uid = 33` runs as 33). Debian's init script takes the first one
 /// instead; the two agree whenever the option appears once.
 ///
+/// The value is expanded as uWSGI expands it (see `expand`), so
+/// `uid = %(user)` and `uid = %n` work.
+///
 /// A config that cannot be read (missing, unreadable, garbage, a database
 /// without a `uwsgi` table) counts as setting neither; the reason is kept in
 /// `RunAs::warnings`. An unknown user or group name is an error.
 pub fn run_as(app: &Path, app_format: Format, inherited: Option<&Path>) -> Result<RunAs> {
+    run_as_with_env(app, app_format, inherited, &[])
+}
+
+/// `run_as`, with the options uWSGI will also get from its environment
+/// (`UWSGI_DEB_CONFNAME=x` is the option `deb-confname = x`), so that
+/// placeholders such as `%(deb-confname)` resolve as they will in uWSGI.
+pub fn run_as_with_env(
+    app: &Path,
+    app_format: Format,
+    inherited: Option<&Path>,
+    env_options: &[(&str, &str)],
+) -> Result<RunAs> {
     let mut warnings = Vec::new();
-    let mut sources: Vec<(PathBuf, ConfigOptions)> = Vec::new();
-    match read_options(app, app_format) {
-        Ok(o) => sources.push((app.to_owned(), o)),
-        Err(e) => warnings.push(unreadable_warning(&e)),
+    let read = |path: &Path, format: Format, warnings: &mut Vec<String>| {
+        read_options(path, format)
+            .map_err(|e| {
+                warnings.push(format!(
+                    "{e}; its uid and gid options are taken as not set."
+                ))
+            })
+            .ok()
+    };
+    let inherited_opts = match inherited {
+        None => None,
+        Some(p) => match Format::of_path(p) {
+            Some(f) => read(p, f, &mut warnings).map(|o| (p, o)),
+            None => {
+                warnings.push(format!(
+                    "the inherited configuration {} has no known configuration extension; \
+                     its uid and gid options are not read.",
+                    display_path(p)
+                ));
+                None
+            }
+        },
+    };
+    let app_opts = read(app, app_format, &mut warnings);
+
+    // Every option in the order uWSGI receives them: environment, inherited
+    // config, app config. The last `uid` of that sequence is the one that
+    // takes effect.
+    let mut all: Vec<SourcedOption<'_>> = env_options
+        .iter()
+        .map(|(k, v)| SourcedOption {
+            key: k,
+            value: v,
+            file: None,
+        })
+        .collect();
+    for (file, opts) in inherited_opts
+        .iter()
+        .map(|(p, o)| (*p, o))
+        .chain(app_opts.iter().map(|o| (app, o)))
+    {
+        all.extend(opts.options.iter().map(|(k, v)| SourcedOption {
+            key: k,
+            value: v,
+            file: Some(file),
+        }));
     }
-    if let Some(inh) = inherited {
-        match Format::of_path(inh) {
-            None => warnings.push(format!(
-                "the inherited configuration {} has no known configuration extension; \
-                 its uid and gid options are not read.",
-                display_path(inh)
-            )),
-            Some(f) => match read_options(inh, f) {
-                Ok(o) => sources.push((inh.to_owned(), o)),
-                Err(e) => warnings.push(unreadable_warning(&e)),
-            },
-        }
-    }
-    let uid = setting(&sources, "uid");
-    let gid = setting(&sources, "gid");
+    let setting = |key: &str| {
+        all.iter().rfind(|o| o.key == key).map(|o| AccountSetting {
+            account: Account::parse(&expand(o.value, o.file, &all, 0)),
+            source: o.file.unwrap_or(app).to_owned(),
+        })
+    };
+    let uid = setting("uid");
+    let gid = setting("gid");
     resolve(uid.as_ref(), gid.as_ref(), warnings)
 }
 
-fn unreadable_warning(e: &Error) -> String {
-    format!("{e}; its uid and gid options are taken as not set.")
+/// One option and the file it was read from (`None`: the environment).
+#[derive(Debug, Clone, Copy)]
+pub struct SourcedOption<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub file: Option<&'a Path>,
 }
 
-/// The effective value of a single-valued option over configs listed by
-/// priority (the app's first).
-fn setting(sources: &[(PathBuf, ConfigOptions)], key: &str) -> Option<AccountSetting> {
-    sources.iter().find_map(|(path, opts)| {
-        opts.last(key).map(|v| AccountSetting {
-            account: Account::parse(v),
-            source: path.clone(),
-        })
-    })
+/// Expand a value the way uWSGI does before it uses it:
+///
+/// * magic variables of the file the value was read from: `%n` (file name
+///   without extension), `%s` (file name), `%e` (extension), `%p` (path),
+///   `%d` (directory, with a final `/`), `%c` (name of the directory), `%%`;
+///   other magic variables (`%k`, `%h`…) are left as they are;
+/// * `%(name)`: the FIRST value of option `name` anywhere in `all` (uWSGI
+///   2.0.21 resolves `%(u)` to the first `u` even when it is set after the
+///   reference), itself expanded; an unknown name is left as it is.
+///
+/// Paths are taken as given (a link in `apps-enabled` is not resolved),
+/// as uWSGI sees the path it is given.
+pub fn expand(value: &str, file: Option<&Path>, all: &[SourcedOption<'_>], depth: u32) -> String {
+    // Deep enough for any real chain, and an end to `a = %(a)` loops.
+    const MAX_DEPTH: u32 = 8;
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(pct) = rest.find('%') {
+        out.push_str(&rest[..pct]);
+        let after = &rest[pct + 1..];
+        let mut chars = after.chars();
+        let Some(c) = chars.next() else {
+            out.push('%');
+            rest = "";
+            break;
+        };
+        if c == '(' {
+            if let Some(close) = after.find(')') {
+                let name = &after[1..close];
+                let found = all.iter().find(|o| o.key == name);
+                match found {
+                    Some(o) if depth < MAX_DEPTH => {
+                        out.push_str(&expand(o.value, o.file, all, depth + 1))
+                    }
+                    _ => out.push_str(&rest[pct..pct + 1 + close + 1]),
+                }
+                rest = &after[close + 1..];
+                continue;
+            }
+        }
+        match (c, magic(c, file)) {
+            ('%', _) => out.push('%'),
+            (_, Some(m)) => out.push_str(&m),
+            _ => {
+                out.push('%');
+                out.push(c);
+            }
+        }
+        rest = &after[c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn magic(c: char, file: Option<&Path>) -> Option<String> {
+    let file = file?;
+    let lossy = |s: Option<&std::ffi::OsStr>| s.map(|s| s.to_string_lossy().into_owned());
+    let dir = file.parent();
+    match c {
+        'n' => lossy(file.file_stem()),
+        's' => lossy(file.file_name()),
+        'e' => Some(lossy(file.extension()).unwrap_or_default()),
+        'p' => Some(file.to_string_lossy().into_owned()),
+        'd' => dir.map(|d| {
+            let mut d = d.to_string_lossy().into_owned();
+            if !d.ends_with('/') {
+                d.push('/');
+            }
+            d
+        }),
+        'c' => lossy(dir.and_then(Path::file_name)),
+        _ => None,
+    }
 }
 
 /// Resolve `uid`/`gid` settings (absent = root) through the host database.
@@ -559,6 +677,63 @@ mod tests {
             "[uwsgi]\nuid = nobody\nuid = www-data\n",
         );
         let r = run_as(&app, Format::Ini, None).unwrap();
+        assert_eq!(r.uid, 33);
+    }
+
+    #[test]
+    fn expansion_follows_uwsgi() {
+        let f = Path::new("/etc/uwsgi/apps-enabled/site.ini");
+        let opts = [
+            ("b", "x%(u)y"),
+            ("u", "1"),
+            ("u", "2"),
+            ("loop", "%(loop)"),
+            ("chain", "%(u)-%n"),
+        ];
+        let all: Vec<SourcedOption<'_>> = opts
+            .iter()
+            .map(|(k, v)| SourcedOption {
+                key: k,
+                value: v,
+                file: Some(f),
+            })
+            .collect();
+        let x = |v: &str| expand(v, Some(f), &all, 0);
+        // Checked with uWSGI 2.0.21 `--get`: the first `u`, even set later.
+        assert_eq!(x("%(b)"), "x1y");
+        assert_eq!(
+            x("%n|%s|%d|%p|%e|%c|%%"),
+            "site|site.ini|/etc/uwsgi/apps-enabled/|/etc/uwsgi/apps-enabled/site.ini|ini|apps-enabled|%"
+        );
+        assert_eq!(x("%(nope)"), "%(nope)");
+        assert_eq!(x("%(chain)"), "1-site");
+        assert_eq!(x("%k %( %"), "%k %( %");
+        assert_eq!(x("%(loop)"), "%(loop)");
+        assert_eq!(x("é%é"), "é%é");
+        assert_eq!(expand("%n", None, &all, 0), "%n");
+    }
+
+    #[test]
+    fn run_as_expands_placeholders_and_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let inherited = write(
+            d,
+            "default.ini",
+            "[uwsgi]\nuid = %(deb-confname)\ngid = %(grp)\n",
+        );
+        let app = write(d, "www-data.ini", "[uwsgi]\ngrp = www-data\n");
+        let r = run_as_with_env(
+            &app,
+            Format::Ini,
+            Some(&inherited),
+            &[("deb-confname", "nobody")],
+        )
+        .unwrap();
+        assert_eq!(r.user.as_deref(), Some("nobody"));
+        assert_eq!(r.gid, 33);
+        let app = write(d, "www-data.yaml", "uwsgi:\n  uid: '%n'\n");
+        let r = run_as(&app, Format::Yaml, None).unwrap();
         assert_eq!(r.uid, 33);
     }
 
