@@ -513,6 +513,13 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
         nix::unistd::geteuid().is_root(),
         "this test needs root (groupadd, a Tyrant-mode Emperor)"
     );
+    // uWSGI opens /dev/null after dropping privileges; a /dev/null that
+    // some tool replaced by a root-owned file makes every vassal die.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::metadata("/dev/null").unwrap().file_type().is_char_device(),
+        "/dev/null is not a character device on this machine: restore it (mknod -m 666 /dev/null c 1 3)"
+    );
     let group = TestGroup::create();
     let root = Root::new();
     let vassals = root.path().join("vassals");
