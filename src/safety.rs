@@ -6,10 +6,12 @@
 //! swap the file), can run code as root. `start` refuses such a config and
 //! `doctor` reports it; both call `check_config`, so the rule is one rule.
 //!
-//! "Writable by anyone but root" means: owned by a user other than root, or
-//! writable by a group other than root's, or writable by everyone. A
-//! sticky, world-writable directory (`/tmp`) is unsafe too: anyone may put a
-//! link or a file in it under a name that a config path passes through.
+//! "Writable by anyone but root" means: owned by a user other than root
+//! (whatever the mode says: an owner may always chmod), or writable by a
+//! group other than root's, or writable by everyone. A world-writable
+//! directory with the sticky bit (`/tmp`) lets others add entries but not
+//! rename or remove root's, so it does not make a root-owned path on the
+//! way unsafe.
 
 use std::fmt;
 use std::fs;
@@ -82,11 +84,13 @@ fn group_name(gid: u32) -> String {
     }
 }
 
-/// Who other than root can write a file with this owner, group and mode.
-pub fn writable_by_others(uid: u32, gid: u32, mode: u32) -> Option<Writable> {
+/// Who other than root can write a file (or directory, `is_dir`) with this
+/// owner, group and mode.
+pub fn writable_by_others(uid: u32, gid: u32, mode: u32, is_dir: bool) -> Option<Writable> {
+    let sticky_dir = is_dir && mode & 0o1000 != 0;
     if uid != 0 {
         Some(Writable::ByOwner)
-    } else if mode & 0o002 != 0 {
+    } else if mode & 0o002 != 0 && !sticky_dir {
         Some(Writable::ByEveryone)
     } else if mode & 0o020 != 0 && gid != 0 {
         Some(Writable::ByGroup)
@@ -97,7 +101,7 @@ pub fn writable_by_others(uid: u32, gid: u32, mode: u32) -> Option<Writable> {
 
 fn inspect(path: &Path, meta: &fs::Metadata) -> Option<UnsafePath> {
     let mode = meta.mode() & 0o7777;
-    writable_by_others(meta.uid(), meta.gid(), mode).map(|why| UnsafePath {
+    writable_by_others(meta.uid(), meta.gid(), mode, meta.is_dir()).map(|why| UnsafePath {
         path: path.to_path_buf(),
         uid: meta.uid(),
         gid: meta.gid(),
@@ -194,13 +198,18 @@ pub fn normalize_lexically(path: &Path) -> PathBuf {
     out
 }
 
-/// `io::Error` for a path that is unsafe, for callers that want one error.
-pub fn as_error(u: &UnsafePath) -> Error {
-    Error::Failed(format!(
-        "refusing to run {}: {}",
-        display_path(&u.path),
-        u.describe()
-    ))
+/// The check as `start` needs it: `Ok` when safe, else one error that names
+/// the first unsafe path with its owner and mode, and the way out.
+pub fn refuse_unsafe(layout: &Layout, config: &Path) -> Result<()> {
+    match check_config(layout, config)?.first() {
+        None => Ok(()),
+        Some(u) => Err(Error::Failed(format!(
+            "refusing to start {}: {}; make it writable by root only, or set \
+             CHECK_CONFIG_PERMISSIONS=no in /etc/default/uwsgi",
+            display_path(config),
+            u.describe()
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -210,13 +219,32 @@ mod tests {
 
     #[test]
     fn the_rule() {
-        assert_eq!(writable_by_others(0, 0, 0o644), None);
-        assert_eq!(writable_by_others(0, 0, 0o664), None);
-        assert_eq!(writable_by_others(0, 33, 0o644), None);
-        assert_eq!(writable_by_others(0, 33, 0o664), Some(Writable::ByGroup));
-        assert_eq!(writable_by_others(0, 0, 0o646), Some(Writable::ByEveryone));
-        assert_eq!(writable_by_others(0, 0, 0o1777), Some(Writable::ByEveryone));
-        assert_eq!(writable_by_others(33, 0, 0o444), Some(Writable::ByOwner));
+        assert_eq!(writable_by_others(0, 0, 0o644, false), None);
+        assert_eq!(writable_by_others(0, 0, 0o664, false), None);
+        assert_eq!(writable_by_others(0, 33, 0o644, false), None);
+        assert_eq!(
+            writable_by_others(0, 33, 0o664, false),
+            Some(Writable::ByGroup)
+        );
+        assert_eq!(
+            writable_by_others(0, 0, 0o646, false),
+            Some(Writable::ByEveryone)
+        );
+        assert_eq!(
+            writable_by_others(0, 0, 0o777, true),
+            Some(Writable::ByEveryone)
+        );
+        // /tmp: others may add entries, not replace root's.
+        assert_eq!(writable_by_others(0, 0, 0o1777, true), None);
+        assert_eq!(
+            writable_by_others(0, 0, 0o1666, false),
+            Some(Writable::ByEveryone)
+        );
+        // An owner may chmod: read-only for them is no protection.
+        assert_eq!(
+            writable_by_others(33, 0, 0o444, false),
+            Some(Writable::ByOwner)
+        );
     }
 
     #[test]
@@ -283,5 +311,12 @@ mod tests {
         assert_eq!(found[0].path, en);
         assert_eq!(found[0].why, Writable::ByEveryone);
         assert!(found[0].describe().contains("mode 0777"));
+        let refused = refuse_unsafe(&layout, &en.join("ok.ini"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("refusing to start") && refused.contains("0777"),
+            "{refused}"
+        );
     }
 }
