@@ -342,7 +342,6 @@ fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
 }
 
 #[test]
-#[ignore = "registry follows a linked apps-enabled and writes a dangling link elsewhere; reported to the lead"]
 fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
     let root = Root::new();
     let elsewhere = root.path().join("elsewhere");
