@@ -176,6 +176,9 @@ impl Outcome {
 fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
+            // A link that cannot be followed (a loop, a dangling target)
+            // is best explained by the OS error itself.
+            std::fs::metadata(dir).map_err(|e| Error::io("open directory", dir, e))?;
             let target = std::fs::read_link(dir)
                 .map(|t| crate::name::display_path(&t))
                 .unwrap_or_else(|_| "?".into());
