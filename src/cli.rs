@@ -21,7 +21,8 @@ pub struct GlobalArgs {
         global = true,
         value_name = "DIR",
         env = "UWSGI_APPS_ROOT",
-        default_value = "/"
+        default_value = "/",
+        value_hint = clap::ValueHint::DirPath
     )]
     pub root: PathBuf,
 
@@ -31,7 +32,8 @@ pub struct GlobalArgs {
         global = true,
         value_name = "PATH",
         env = "UWSGI_APPS_DAEMON",
-        default_value = DEFAULT_DAEMON
+        default_value = DEFAULT_DAEMON,
+        value_hint = clap::ValueHint::ExecutablePath
     )]
     pub daemon: PathBuf,
 }
@@ -254,6 +256,42 @@ pub enum Command {
     Initd(InitdArgs),
     /// Inspect the layout and the running instances, and say what to fix
     Doctor(DoctorArgs),
+    /// Write the man pages and shell completions (for packaging)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+    /// Print app names, one per line, for the shell completions
+    #[command(hide = true)]
+    CompleteNames(CompleteNamesArgs),
+}
+
+/// Regenerate the committed assets derived from these definitions.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// The source tree to write man/ and completions/ into
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Change nothing; exit 1 and name the files that differ from what
+    /// would be generated (stale, missing, or not generated at all)
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Which app names a completion wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NameKind {
+    /// Apps in NSs-available (for enable)
+    Available,
+    /// Entries of NSs-enabled (for disable)
+    Enabled,
+    /// Confnames the front end would run (for start, stop, …)
+    Confnames,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompleteNamesArgs {
+    #[arg(value_enum)]
+    pub kind: NameKind,
 }
 
 /// Manage Debian's uWSGI apps: enable and disable them, and start, stop and

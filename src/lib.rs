@@ -12,18 +12,27 @@
 //! * `process`, `service`: pidfiles, identity, signals, readiness, and the
 //!   start/stop/reload/status engine behind init.d and the modern commands;
 //! * `doctor`: findings about the layout and what runs;
+//! * `safety`: whether someone other than root can change a config that
+//!   runs as root (one rule for `start` and `doctor`);
 //! * `output`: printing that survives a closed pipe.
 
 pub mod cli;
+pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod exit;
+pub mod generate;
 pub mod layout;
 pub mod name;
 pub mod process;
 pub mod service;
+pub mod settings;
 #[macro_use]
 pub mod output;
+pub mod registry;
+
+pub mod doctor;
+pub mod safety;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -66,15 +75,27 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
     match program {
         Applet::Enapp => {
             let cli: EnappCli = parse(args);
-            not_yet(&layout_of(&cli.global), "enable")
+            registry::enable::run(
+                &layout_of(&cli.global),
+                registry::Direction::Enable,
+                &registry::SwitchOptions::from_enable(&cli.args),
+            )
         }
         Applet::Disapp => {
             let cli: DisappCli = parse(args);
-            not_yet(&layout_of(&cli.global), "disable")
+            registry::enable::run(
+                &layout_of(&cli.global),
+                registry::Direction::Disable,
+                &registry::SwitchOptions::from_disable(&cli.args),
+            )
         }
         Applet::Query => {
             let cli: QueryCli = parse(args);
-            not_yet(&layout_of(&cli.global), "query")
+            registry::query::run(
+                &layout_of(&cli.global),
+                cli.args.name.as_deref(),
+                cli.args.quiet,
+            )
         }
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
@@ -83,10 +104,29 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 return code;
             }
             let what = match cli.command {
-                Command::Enable(_) => "enable",
-                Command::Disable(_) => "disable",
-                Command::Query(_) => "query",
-                Command::List(_) => "list",
+                Command::Doctor(args) => return doctor::run(&layout, &args.names, args.json),
+                // Packaging and shell completion; not part of the product's
+                // interface (hidden from help).
+                Command::Generate(args) => return generate::generate(&args),
+                Command::CompleteNames(args) => return generate::complete_names(&layout, &args),
+                Command::Enable(a) => {
+                    return registry::enable::run(
+                        &layout,
+                        registry::Direction::Enable,
+                        &registry::SwitchOptions::from_enable(&a),
+                    )
+                }
+                Command::Disable(a) => {
+                    return registry::enable::run(
+                        &layout,
+                        registry::Direction::Disable,
+                        &registry::SwitchOptions::from_disable(&a),
+                    )
+                }
+                Command::Query(a) => {
+                    return registry::query::run(&layout, a.name.as_deref(), a.quiet)
+                }
+                Command::List(a) => return registry::list::run(&layout, a.json),
                 Command::Start(_) => "start",
                 Command::Stop(_) => "stop",
                 Command::Reload(_) => "reload",
@@ -94,7 +134,6 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 Command::Restart(_) => "restart",
                 Command::Status(_) => "status",
                 Command::Initd(_) => "initd",
-                Command::Doctor(_) => "doctor",
             };
             not_yet(&layout, what)
         }

@@ -1,6 +1,4 @@
-//! The engine's view of the settings file and of app configs. Today these
-//! come from a temporary stand-in; when the `config` branch lands they are
-//! `crate::settings::Settings` and `crate::config::run_as`, and only the
-//! two `pub use` lines below change.
+//! The engine's view of the settings file and of app configs.
 
-pub use super::standin::{run_as, RunAs, Settings};
+pub use crate::config::{run_as_with_env, RunAs};
+pub use crate::settings::Settings;

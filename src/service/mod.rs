@@ -8,9 +8,7 @@
 
 pub mod deps;
 pub mod lock;
-pub mod perms;
 pub mod run;
-mod standin;
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -394,13 +392,22 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The uid/gid the instance will run as, with `%(deb-confname)` and
+    /// `%(deb-confnamespace)` resolved as uWSGI will resolve them.
     fn run_as(&self, config: &EnabledConfig) -> Result<RunAs> {
         let inherited = self
             .settings
             .inherited_config
             .as_deref()
             .filter(|p| p.exists());
-        deps::run_as(&config.path, config.format, inherited)
+        let ns = config.spec.namespace.as_os_str().to_string_lossy();
+        let name = config.spec.name.to_string_lossy();
+        deps::run_as_with_env(
+            &config.path,
+            config.format,
+            inherited,
+            &[("deb-confnamespace", &ns), ("deb-confname", &name)],
+        )
     }
 
     // ---- start -------------------------------------------------------
@@ -450,8 +457,8 @@ impl<'a> Engine<'a> {
         let spec = &config.spec;
         let _lock = InstanceLock::acquire(&config.path)?;
         if self.options.check_permissions {
-            if let Err(why) = perms::check(&config.path, &self.layout.config_dir()) {
-                return Ok(Outcome::failed(why));
+            if let Err(why) = crate::safety::refuse_unsafe(self.layout, &config.path) {
+                return Ok(Outcome::failed(why.to_string()));
             }
         }
         let run_as = self.run_as(config)?;

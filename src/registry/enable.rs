@@ -1,0 +1,733 @@
+//! `uwsgi-enapp` and `uwsgi-disapp`: switch apps on and off, the way
+//! `a2ensite`/`a2dissite` do for Apache sites.
+//!
+//! Every NAME on the command line is handled on its own (one bad NAME never
+//! stops the others) and the exit status is the merge of all of them. The
+//! whole run holds the registry lock, so concurrent runs on the same names
+//! end as if they had run one after another.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, IsTerminal};
+
+use serde_json::{json, Value};
+
+use super::link::{self, EnabledEntry, EnabledLink, LinkState};
+use super::lock::RegistryLock;
+use super::markers::{self, MarkerIndex};
+use super::pattern::NamePattern;
+use super::{app_label, json_str, shell_word, SwitchOptions};
+use crate::discovery::{self, AvailableApp, EntryKind};
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::layout::{Actor, Layout, MarkerKind};
+use crate::name::{display_path, Confspec, Namespace};
+use crate::output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Enable,
+    Disable,
+}
+
+impl Direction {
+    fn verb(self) -> &'static str {
+        match self {
+            Direction::Enable => "enable",
+            Direction::Disable => "disable",
+        }
+    }
+}
+
+/// What happened to one app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The link was made; `replaced` is what stood there before.
+    Enabled {
+        replaced: LinkState,
+        link: std::path::PathBuf,
+    },
+    AlreadyEnabled,
+    /// Maintainer mode, and the administrator disabled the app: their
+    /// choice wins.
+    KeptDisabledByAdmin,
+    Disabled {
+        was: LinkState,
+    },
+    AlreadyDisabled,
+    /// A dangling link of an app that is no longer available was removed.
+    RemovedDangling {
+        path: std::path::PathBuf,
+    },
+    /// `--purge` of a name that has no file any more: only its markers.
+    Purged,
+}
+
+impl Action {
+    fn code(&self) -> &'static str {
+        match self {
+            Action::Enabled { .. } => "enabled",
+            Action::AlreadyEnabled => "already-enabled",
+            Action::KeptDisabledByAdmin => "kept-disabled-by-admin",
+            Action::Disabled { .. } => "disabled",
+            Action::AlreadyDisabled => "already-disabled",
+            Action::RemovedDangling { .. } => "removed-dangling-link",
+            Action::Purged => "purged",
+        }
+    }
+
+    /// Did it change what runs (so the hint is worth printing)?
+    fn changed(&self) -> bool {
+        matches!(self, Action::Enabled { .. } | Action::Disabled { .. })
+    }
+}
+
+/// The outcome for one app (or for a NAME that matched none).
+#[derive(Debug)]
+pub struct Outcome {
+    pub argument: OsString,
+    pub app: Option<(Namespace, OsString, Option<OsString>)>,
+    pub result: std::result::Result<Action, String>,
+}
+
+/// What is known of one namespace during a run: read once, kept up to date
+/// with our own changes.
+struct NsState {
+    available: Vec<AvailableApp>,
+    enabled: Vec<EnabledEntry>,
+    markers: Option<MarkerIndex>,
+}
+
+struct Run<'a> {
+    layout: &'a Layout,
+    dir: Direction,
+    opts: &'a SwitchOptions,
+    namespaces: HashMap<Namespace, NsState>,
+}
+
+pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32> {
+    if opts.now {
+        return Err(Error::Usage(
+            "--now needs the service front end (not available yet)".into(),
+        ));
+    }
+    let names = if opts.names.is_empty() {
+        ask_for_names(layout, dir)?
+    } else {
+        opts.names.clone()
+    };
+
+    let outcomes = switch(layout, dir, opts, &names)?;
+    if !opts.json {
+        for outcome in &outcomes {
+            report(outcome, opts);
+        }
+    }
+
+    let status = ExitStatus::merge_all(outcomes.iter().map(|o| match o.result {
+        Ok(_) => ExitStatus::Success,
+        Err(_) => ExitStatus::Failure,
+    }));
+    if opts.json {
+        print_json(&outcomes, dir, opts, status);
+    } else if !opts.quiet && !opts.dry_run {
+        print_hint(&outcomes, dir);
+    }
+    Ok(status.code())
+}
+
+/// Enable or disable the apps NAMES designate, under the registry lock,
+/// and say what happened to each; print nothing. This is the whole change
+/// without its presentation: `--now` in the front end wraps it (start
+/// after enabling; for disabling, a dry run first tells what to stop).
+pub fn switch(
+    layout: &Layout,
+    dir: Direction,
+    opts: &SwitchOptions,
+    names: &[OsString],
+) -> Result<Vec<Outcome>> {
+    let _lock = RegistryLock::acquire(layout)?;
+    let mut run = Run {
+        layout,
+        dir,
+        opts,
+        namespaces: HashMap::new(),
+    };
+    Ok(names.iter().flat_map(|name| run.handle(name)).collect())
+}
+
+impl Outcome {
+    /// The app this outcome is about, when NAME designated one.
+    pub fn spec(&self) -> Option<Confspec> {
+        let (ns, name, _) = self.app.as_ref()?;
+        Confspec::new(ns.clone(), name.clone()).ok()
+    }
+
+    /// Did it change what is enabled (link made or removed)?
+    pub fn changed(&self) -> bool {
+        self.result.as_ref().is_ok_and(Action::changed)
+    }
+}
+
+/// `apps-enabled` must be the directory itself, not a link to one: a
+/// relative `../apps-available/NAME` made through a link would land in the
+/// link's target and point nowhere, and the admin would be told the app is
+/// enabled when the front end cannot see it.
+fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // A link that cannot be followed (a loop, a dangling target)
+            // is best explained by the OS error itself.
+            std::fs::metadata(dir).map_err(|e| Error::io("open directory", dir, e))?;
+            let target = std::fs::read_link(dir)
+                .map(|t| crate::name::display_path(&t))
+                .unwrap_or_else(|_| "?".into());
+            Err(Error::Failed(format!(
+                "{} is a symbolic link (to {target}), not a directory: refusing to \
+                 make or remove app links through it; make it a real directory",
+                crate::name::display_path(dir)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Run<'_> {
+    fn state(&mut self, ns: &Namespace) -> Result<&mut NsState> {
+        if !self.namespaces.contains_key(ns) {
+            refuse_linked_dir(&self.layout.enabled_dir(ns))?;
+            let available = discovery::available(self.layout, ns)?;
+            let (enabled, stale) = link::enabled_entries(self.layout, ns)?;
+            if !self.opts.dry_run {
+                link::sweep_stale(&stale)?;
+            }
+            self.namespaces.insert(
+                ns.clone(),
+                NsState {
+                    available,
+                    enabled,
+                    markers: None,
+                },
+            );
+        }
+        self.namespaces
+            .get_mut(ns)
+            .ok_or_else(|| Error::Failed("namespace state vanished".into()))
+    }
+
+    fn handle(&mut self, argument: &OsStr) -> Vec<Outcome> {
+        let failed = |app, message: String| {
+            vec![Outcome {
+                argument: argument.to_owned(),
+                app,
+                result: Err(message),
+            }]
+        };
+        let spec = match Confspec::parse(argument) {
+            Ok(spec) => spec,
+            Err(e) => return failed(None, e.to_string()),
+        };
+        let ns = spec.namespace.clone();
+        let pattern = NamePattern::new(&spec.name);
+        let targets = match self.resolve(&ns, &pattern) {
+            Ok(targets) => targets,
+            Err(e) => return failed(None, e.to_string()),
+        };
+        if targets.is_empty() {
+            return match self.nothing_matched(&ns, &pattern) {
+                Ok(mut outcomes) => {
+                    for o in &mut outcomes {
+                        o.argument = argument.to_owned();
+                    }
+                    outcomes
+                }
+                Err(message) => failed(None, message),
+            };
+        }
+        targets
+            .into_iter()
+            .map(|target| {
+                let (result, file) = match target.files.as_slice() {
+                    [(file, kind)] => {
+                        let app = AppFile {
+                            confname: target.confname.clone(),
+                            file: file.clone(),
+                            kind: *kind,
+                        };
+                        let result = match self.dir {
+                            Direction::Enable => self.enable(&ns, &app),
+                            Direction::Disable => self.disable(&ns, &app),
+                        };
+                        (result.map_err(|e| e.to_string()), Some(file.clone()))
+                    }
+                    files => (
+                        Err(format!(
+                            "App {} is ambiguous: it is {}; name the one you mean with its extension",
+                            app_label(&ns, &target.confname),
+                            files
+                                .iter()
+                                .map(|(f, _)| crate::name::display_name(f))
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        )),
+                        None,
+                    ),
+                };
+                Outcome {
+                    argument: argument.to_owned(),
+                    app: Some((ns.clone(), target.confname, file)),
+                    result,
+                }
+            })
+            .collect()
+    }
+
+    /// The apps a pattern designates: available ones to enable, enabled
+    /// ones to disable, grouped by confname (one confname, several files:
+    /// ambiguous).
+    fn resolve(&mut self, ns: &Namespace, pattern: &NamePattern) -> Result<Vec<Target>> {
+        let dir = self.dir;
+        let state = self.state(ns)?;
+        let mut matched: Vec<(OsString, OsString, Option<EntryKind>)> = match dir {
+            Direction::Enable => state
+                .available
+                .iter()
+                .filter(|a| pattern.matches(&a.confname, &a.file_name, a.format))
+                .map(|a| (a.confname.clone(), a.file_name.clone(), Some(a.kind)))
+                .collect(),
+            Direction::Disable => state
+                .enabled
+                .iter()
+                .filter(|e| pattern.matches(&e.confname, &e.file_name, e.format))
+                .map(|e| (e.confname.clone(), e.file_name.clone(), None))
+                .collect(),
+        };
+        // Both lists are sorted by confname: equal confnames are adjacent.
+        let mut targets: Vec<Target> = Vec::new();
+        for (confname, file, kind) in matched.drain(..) {
+            match targets.last_mut() {
+                Some(last) if last.confname == confname => last.files.push((file, kind)),
+                _ => targets.push(Target {
+                    confname,
+                    files: vec![(file, kind)],
+                }),
+            }
+        }
+        Ok(targets)
+    }
+
+    /// A pattern that designates nothing to change: "already disabled",
+    /// markers to purge, or "does not exist".
+    fn nothing_matched(
+        &mut self,
+        ns: &Namespace,
+        pattern: &NamePattern,
+    ) -> std::result::Result<Vec<Outcome>, String> {
+        let does_not_exist =
+            || format!("App {} does not exist!", app_label(ns, pattern.as_os_str()));
+        if self.dir == Direction::Enable {
+            return Err(does_not_exist());
+        }
+        let (layout, opts) = (self.layout, self.opts);
+        let state = self.state(ns).map_err(|e| e.to_string())?;
+        let mut names: Vec<OsString> = state
+            .available
+            .iter()
+            .filter(|a| pattern.matches(&a.confname, &a.file_name, a.format))
+            .map(|a| a.confname.clone())
+            .collect();
+        names.dedup();
+        if !names.is_empty() {
+            let mut outcomes = Vec::new();
+            for name in names {
+                let mut result = Ok(Action::AlreadyDisabled);
+                if opts.purge && !opts.dry_run {
+                    if let Err(e) = markers::purge(layout, ns, &name) {
+                        result = Err(e.to_string());
+                    }
+                }
+                outcomes.push(Outcome {
+                    argument: OsString::new(),
+                    app: Some((ns.clone(), name, None)),
+                    result,
+                });
+            }
+            return Ok(outcomes);
+        }
+        if !opts.purge {
+            return Err(does_not_exist());
+        }
+        // --purge of a name whose file is gone: its markers are all that
+        // is left of it, and the run is silent about it (as a2dissite is).
+        if state.markers.is_none() {
+            state.markers = Some(MarkerIndex::read(layout, ns).map_err(|e| e.to_string())?);
+        }
+        let names: Vec<OsString> = state
+            .markers
+            .as_ref()
+            .map(|m| {
+                m.names()
+                    .into_iter()
+                    .filter(|n| pattern.matches_name(n))
+                    .map(OsStr::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut outcomes = Vec::new();
+        for name in names {
+            let result = if opts.dry_run {
+                Ok(Action::Purged)
+            } else {
+                markers::purge(layout, ns, &name)
+                    .map(|_| Action::Purged)
+                    .map_err(|e| e.to_string())
+            };
+            outcomes.push(Outcome {
+                argument: OsString::new(),
+                app: Some((ns.clone(), name, None)),
+                result,
+            });
+        }
+        Ok(outcomes)
+    }
+
+    fn actor(&self) -> Actor {
+        if self.opts.maintmode {
+            Actor::Maint
+        } else {
+            Actor::Admin
+        }
+    }
+
+    fn enable(&mut self, ns: &Namespace, app: &AppFile) -> Result<Action> {
+        let layout = self.layout;
+        let link = EnabledLink::new(layout, ns, &app.file);
+        if !matches!(app.kind, Some(EntryKind::File | EntryKind::LinkToFile)) {
+            return Err(Error::Failed(format!(
+                "{} is not a regular file (nor a link to one)",
+                display_path(&link.available)
+            )));
+        }
+        // Another format of the same app already enabled would make two
+        // files for one confname in apps-enabled: a clash the front end
+        // would have to break. Refuse rather than create it.
+        let others: Vec<OsString> = self
+            .state(ns)?
+            .enabled
+            .iter()
+            .filter(|e| e.confname == app.confname && e.file_name != app.file)
+            .map(|e| e.file_name.clone())
+            .collect();
+        for other in others {
+            let other = EnabledLink::new(layout, ns, &other);
+            if !matches!(
+                other.inspect()?,
+                LinkState::Dangling { .. } | LinkState::Missing
+            ) {
+                return Err(Error::Failed(format!(
+                    "App {} is already enabled as {}; disable it first",
+                    app_label(ns, &app.confname),
+                    display_path(&other.path)
+                )));
+            }
+        }
+
+        let state = link.inspect()?;
+        match &state {
+            LinkState::Ok => return Ok(Action::AlreadyEnabled),
+            LinkState::NotALink { what } => {
+                return Err(Error::Failed(format!(
+                    "{} is {what}, not touching it",
+                    display_path(&link.path)
+                )))
+            }
+            LinkState::Foreign { target } if !self.opts.force => {
+                return Err(Error::Failed(format!(
+                    "{} points to {}, not to {}: not touching it (--force replaces it)",
+                    display_path(&link.path),
+                    display_path(target),
+                    display_path(&link.available)
+                )))
+            }
+            LinkState::Missing | LinkState::Dangling { .. } | LinkState::Foreign { .. } => {}
+        }
+        if self.opts.maintmode {
+            let have = markers::of(layout, ns, &app.confname);
+            if markers::who(&have, false) == Some(Actor::Admin) {
+                return Ok(Action::KeptDisabledByAdmin);
+            }
+        }
+        if self.opts.dry_run {
+            return Ok(Action::Enabled {
+                replaced: state,
+                link: link.path,
+            });
+        }
+        let marker = MarkerKind {
+            enabled: true,
+            by: self.actor(),
+        };
+        markers::prepare(layout, ns, marker)?;
+        if state == LinkState::Missing {
+            link.create()?;
+        } else {
+            link.replace()?;
+        }
+        if let Err(e) = markers::record(layout, ns, &app.confname, marker) {
+            // Undo what can be undone, so the app is not left enabled
+            // without a record of who did it.
+            if state == LinkState::Missing {
+                let _ = link.remove();
+            }
+            return Err(e);
+        }
+        let ns_state = self.state(ns)?;
+        if !ns_state.enabled.iter().any(|e| e.file_name == app.file) {
+            if let Some((confname, format)) = crate::name::Format::split_file_name(&app.file) {
+                ns_state.enabled.push(EnabledEntry {
+                    confname: confname.to_owned(),
+                    file_name: app.file.clone(),
+                    format,
+                });
+                ns_state
+                    .enabled
+                    .sort_by(|a, b| (&a.confname, a.format).cmp(&(&b.confname, b.format)));
+            }
+        }
+        Ok(Action::Enabled {
+            replaced: state,
+            link: link.path,
+        })
+    }
+
+    fn disable(&mut self, ns: &Namespace, app: &AppFile) -> Result<Action> {
+        let layout = self.layout;
+        let opts = self.opts;
+        let link = EnabledLink::new(layout, ns, &app.file);
+        let state = link.inspect()?;
+        let still_available = self
+            .state(ns)?
+            .available
+            .iter()
+            .any(|a| a.confname == app.confname);
+        let action = match &state {
+            LinkState::Missing => {
+                if opts.purge && !opts.dry_run {
+                    markers::purge(layout, ns, &app.confname)?;
+                }
+                return Ok(Action::AlreadyDisabled);
+            }
+            LinkState::NotALink { what } => {
+                return Err(Error::Failed(format!(
+                    "{} is {what}, not a symbolic link: not touching it",
+                    display_path(&link.path)
+                )))
+            }
+            // a2dissite's rule: the dangling link of an app that is gone
+            // is cleaned up without recording a state for it.
+            LinkState::Dangling { .. } if !still_available => Action::RemovedDangling {
+                path: link.path.clone(),
+            },
+            LinkState::Ok | LinkState::Dangling { .. } | LinkState::Foreign { .. } => {
+                Action::Disabled { was: state.clone() }
+            }
+        };
+        if opts.dry_run {
+            return Ok(action);
+        }
+        let marker = MarkerKind {
+            enabled: false,
+            by: self.actor(),
+        };
+        let record = matches!(action, Action::Disabled { .. }) && !opts.purge;
+        if record {
+            markers::prepare(layout, ns, marker)?;
+        }
+        link.remove()?;
+        self.state(ns)?.enabled.retain(|e| e.file_name != app.file);
+        if opts.purge {
+            markers::purge(layout, ns, &app.confname)?;
+        } else if record {
+            markers::record(layout, ns, &app.confname, marker)?;
+        }
+        Ok(action)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AppFile {
+    confname: OsString,
+    file: OsString,
+    /// For enable: what the file in apps-available is.
+    kind: Option<EntryKind>,
+}
+
+/// The files one confname matched: more than one is ambiguous.
+#[derive(Debug)]
+struct Target {
+    confname: OsString,
+    files: Vec<(OsString, Option<EntryKind>)>,
+}
+
+/// No NAME: on a terminal, show the choices and ask, as a2ensite does;
+/// otherwise it is a usage error (a script must say what it wants).
+fn ask_for_names(layout: &Layout, dir: Direction) -> Result<Vec<OsString>> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::Usage(format!(
+            "no app named: give the NAME of each app to {} (standard input is not a terminal to ask)",
+            dir.verb()
+        )));
+    }
+    let mut choices: Vec<String> = Vec::new();
+    for ns in discovery::namespaces(layout)? {
+        match dir {
+            Direction::Enable => {
+                for a in discovery::available(layout, &ns)? {
+                    choices.push(app_label(&ns, &a.confname));
+                }
+            }
+            Direction::Disable => {
+                for e in link::enabled_entries(layout, &ns)?.0 {
+                    choices.push(app_label(&ns, &e.confname));
+                }
+            }
+        }
+    }
+    choices.dedup();
+    outln!("Your choices are: {}", choices.join(" "));
+    outln!("Which app(s) do you want to {} (wildcards ok)?", dir.verb());
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::os("read standard input", e))?;
+    Ok(line.split_whitespace().map(OsString::from).collect())
+}
+
+fn label_of(outcome: &Outcome) -> String {
+    match &outcome.app {
+        Some((ns, name, _)) => app_label(ns, name),
+        None => crate::name::display_name(&outcome.argument),
+    }
+}
+
+fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    match action {
+        Action::Enabled { replaced, link } => {
+            let verb = if dry_run {
+                "Would replace"
+            } else {
+                "Replacing"
+            };
+            match replaced {
+                LinkState::Dangling { target } => lines.push(format!(
+                    "{verb} dangling link {} (to {}).",
+                    display_path(link),
+                    display_path(target)
+                )),
+                LinkState::Foreign { target } => lines.push(format!(
+                    "{verb} link {} (to {}).",
+                    display_path(link),
+                    display_path(target)
+                )),
+                _ => {}
+            }
+            lines.push(if dry_run {
+                format!("Would enable app {label}.")
+            } else {
+                format!("Enabling app {label}.")
+            });
+        }
+        Action::AlreadyEnabled => lines.push(format!("App {label} already enabled")),
+        Action::KeptDisabledByAdmin => lines.push(format!(
+            "App {label} was disabled by the site administrator: not enabling it (maintainer mode)"
+        )),
+        Action::Disabled { .. } => lines.push(if dry_run {
+            format!("Would disable app {label}.")
+        } else {
+            format!("App {label} disabled.")
+        }),
+        Action::AlreadyDisabled => lines.push(format!("App {label} already disabled")),
+        Action::RemovedDangling { path } => lines.push(format!(
+            "{} dangling link {}.",
+            if dry_run { "Would remove" } else { "Removing" },
+            display_path(path)
+        )),
+        Action::Purged => {}
+    }
+    lines
+}
+
+fn report(outcome: &Outcome, opts: &SwitchOptions) {
+    let label = label_of(outcome);
+    match &outcome.result {
+        Ok(action) => {
+            if !opts.quiet {
+                for line in message(action, &label, opts.dry_run) {
+                    outln!("{line}");
+                }
+            }
+        }
+        Err(e) => output::error(format_args!("ERROR: {e}")),
+    }
+}
+
+fn print_hint(outcomes: &[Outcome], dir: Direction) {
+    let mut words: Vec<String> = Vec::new();
+    for o in outcomes {
+        if let (Ok(action), Some((ns, name, _))) = (&o.result, &o.app) {
+            let word = shell_word(ns, name);
+            if action.changed() && !words.contains(&word) {
+                words.push(word);
+            }
+        }
+    }
+    if words.is_empty() {
+        return;
+    }
+    let verb = match dir {
+        Direction::Enable => "start",
+        Direction::Disable => "stop",
+    };
+    outln!("To activate the new configuration, you need to run:");
+    outln!("  service uwsgi {verb} {}", words.join(" "));
+}
+
+fn print_json(outcomes: &[Outcome], dir: Direction, opts: &SwitchOptions, status: ExitStatus) {
+    let results: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            let mut v = json!({ "argument": json_str(&o.argument) });
+            if let Some((ns, name, file)) = &o.app {
+                v["namespace"] = json_str(ns.as_os_str());
+                v["name"] = json_str(name);
+                if let Some(file) = file {
+                    v["file"] = json_str(file);
+                }
+            }
+            match &o.result {
+                Ok(action) => {
+                    v["result"] = json!(action.code());
+                    let lines = message(action, &label_of(o), opts.dry_run);
+                    if !lines.is_empty() {
+                        v["message"] = json!(lines.join("\n"));
+                    }
+                }
+                Err(e) => {
+                    v["result"] = json!("error");
+                    v["error"] = json!(e);
+                }
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "command": dir.verb(),
+        "dry_run": opts.dry_run,
+        "results": results,
+        "exit_status": status.code(),
+    });
+    outln!("{doc}");
+}

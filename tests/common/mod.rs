@@ -1,0 +1,145 @@
+//! Shared harness for the integration tests: every test gets its own
+//! temporary root (`--root`, through `UWSGI_APPS_ROOT`) and runs the real
+//! binary under each of its applet names, symlinked the way the package
+//! installs them (as coreutils' tests do), so argv[0] dispatch is tested
+//! too. The environment is cleared before every run, so a variable of the
+//! developer's shell can never change a result.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub const APPLETS: [&str; 4] = ["uwsgi-apps", "uwsgi-enapp", "uwsgi-disapp", "uwsgi-query"];
+
+pub struct Root {
+    /// Holds everything; removed when the test ends.
+    pub tmp: tempfile::TempDir,
+    /// The tree the program sees as `/`.
+    pub root: PathBuf,
+    /// The applet links.
+    pub bin: PathBuf,
+}
+
+impl Root {
+    /// A root with empty `etc/uwsgi/apps-available` and `apps-enabled`.
+    pub fn new() -> Root {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let root = tmp.path().join("root");
+        let bin = tmp.path().join("bin");
+        fs::create_dir_all(root.join("etc/uwsgi/apps-available")).unwrap();
+        fs::create_dir_all(root.join("etc/uwsgi/apps-enabled")).unwrap();
+        fs::create_dir_all(&bin).unwrap();
+        for applet in APPLETS {
+            symlink(env!("CARGO_BIN_EXE_uwsgi-apps"), bin.join(applet)).unwrap();
+        }
+        Root { tmp, root, bin }
+    }
+
+    /// A path inside the root: `r.path("etc/uwsgi")`.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn available(&self) -> PathBuf {
+        self.path("etc/uwsgi/apps-available")
+    }
+
+    pub fn enabled(&self) -> PathBuf {
+        self.path("etc/uwsgi/apps-enabled")
+    }
+
+    /// `var/lib/uwsgi/app/KIND/NAME`
+    pub fn marker(&self, kind: &str, name: &str) -> PathBuf {
+        self.path("var/lib/uwsgi/app").join(kind).join(name)
+    }
+
+    /// Add an app file to apps-available.
+    pub fn add_app(&self, file_name: &str) -> PathBuf {
+        let path = self.available().join(file_name);
+        fs::write(&path, "[uwsgi]\nmaster = true\n").unwrap();
+        path
+    }
+
+    pub fn applet(&self, applet: &str) -> PathBuf {
+        self.bin.join(applet)
+    }
+
+    /// The applet as a command, in a clean environment, rooted here.
+    pub fn cmd(&self, applet: &str) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(self.applet(applet));
+        self.clean_env(&mut cmd);
+        cmd
+    }
+
+    pub fn clean_env(&self, cmd: &mut assert_cmd::Command) {
+        cmd.env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LANG", "C.UTF-8")
+            .env("UWSGI_APPS_ROOT", &self.root);
+    }
+
+    /// Run an applet with arguments and give back its output.
+    pub fn run(&self, applet: &str, args: &[&str]) -> Output {
+        self.cmd(applet)
+            .args(args)
+            .output()
+            .expect("run the binary")
+    }
+
+    /// The target of the link NAME in apps-enabled, if it is a link.
+    pub fn link_target(&self, file_name: &str) -> Option<PathBuf> {
+        fs::read_link(self.enabled().join(file_name)).ok()
+    }
+
+    /// Every entry under `dir`, recursively, with what it is, sorted: a
+    /// snapshot to prove that a run changed nothing.
+    pub fn snapshot(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in walkdir(dir) {
+            let meta = fs::symlink_metadata(&entry).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(&entry).unwrap().display())
+            } else if meta.is_dir() {
+                "dir".to_string()
+            } else {
+                format!("file {:?}", fs::read(&entry).unwrap())
+            };
+            out.push(format!(
+                "{} {what}",
+                entry.strip_prefix(dir).unwrap().display()
+            ));
+        }
+        out.sort();
+        out
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        out.push(path.clone());
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            out.extend(walkdir(&path));
+        }
+    }
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
