@@ -143,3 +143,67 @@ mod tests {
         assert!(state(i32::MAX).is_none());
     }
 }
+
+/// Whether the process sleeps waiting for events (epoll, poll, select,
+/// accept): a server process that has reached its event loop.
+pub fn waits_for_events(pid: i32) -> bool {
+    if state(pid) != Some('S') {
+        return false;
+    }
+    let Ok(wchan) = fs::read_to_string(proc_path(pid, "wchan")) else {
+        return false;
+    };
+    ["epoll", "poll", "select", "accept"]
+        .iter()
+        .any(|w| wchan.contains(w))
+}
+
+/// The set of signals the process has handlers for (SigCgt).
+pub fn caught_signals(pid: i32) -> Option<u64> {
+    let text = fs::read_to_string(proc_path(pid, "status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+}
+
+/// Whether the process will run a handler for `signal` now: it has one
+/// (SigCgt), and neither blocks nor ignores it. Read from /proc/PID/status.
+pub fn handles_signal(pid: i32, signal: i32) -> bool {
+    let Ok(text) = fs::read_to_string(proc_path(pid, "status")) else {
+        return false;
+    };
+    signal_masks_handle(&text, signal)
+}
+
+fn signal_masks_handle(status: &str, signal: i32) -> bool {
+    if !(1..=64).contains(&signal) {
+        return false;
+    }
+    let bit = 1u64 << (signal - 1);
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    match (mask("SigCgt:"), mask("SigBlk:"), mask("SigIgn:")) {
+        (Some(cgt), Some(blk), Some(ign)) => cgt & bit != 0 && blk & bit == 0 && ign & bit == 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+
+    #[test]
+    fn signal_masks() {
+        let s = "Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000181000000\nSigCgt:\t0000000008085e83\n";
+        assert!(signal_masks_handle(s, 2));
+        assert!(!signal_masks_handle(s, 3));
+        let blocked = s.replace("SigBlk:\t0000000000000000", "SigBlk:\t0000000000000002");
+        assert!(!signal_masks_handle(&blocked, 2));
+        assert!(!signal_masks_handle("", 2));
+        assert!(!signal_masks_handle(s, 0));
+    }
+}

@@ -37,6 +37,10 @@ use lock::InstanceLock;
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// After SIGKILL, how long to wait before giving up on a process.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping master may take before its workers get their
+/// SIGINT again (see `Engine::wait_exit_or_kill`); uWSGI normally stops in
+/// about a second.
+pub const STOP_NUDGE: Duration = Duration::from_secs(3);
 /// Lines of the log shown when a start fails.
 pub const LOG_TAIL_LINES: usize = 15;
 
@@ -600,14 +604,37 @@ impl<'a> Engine<'a> {
     /// Wait for every signalled master to exit; SIGKILL those still there
     /// after the stop timeout and wait `KILL_GRACE` more. Per master,
     /// whether it is gone.
+    ///
+    /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
+    /// of its READY=1 (nothing in /proc tells that moment apart): either
+    /// the master ignores it, or a worker does and the master waits its
+    /// 60 s "mercy" for it. So every `STOP_NUDGE` a master still there gets
+    /// SIGINT again, and so do its workers: only children of that master
+    /// (pinned by its pidfd), running the uWSGI program, each pinned by its
+    /// own pidfd before it is checked.
     fn wait_exit_or_kill(&self, signalled: &[(usize, Master)]) -> Vec<bool> {
-        let fds: Vec<_> = signalled.iter().map(|(_, m)| m.pidfd()).collect();
-        let mut gone =
-            crate::process::wait::wait_for_exits(&fds, Instant::now() + self.options.stop_timeout);
-        let stubborn: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
-        if stubborn.is_empty() {
-            return gone;
+        let deadline = Instant::now() + self.options.stop_timeout;
+        let mut gone = vec![false; signalled.len()];
+        loop {
+            let pending: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
+            if pending.is_empty() {
+                return gone;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let fds: Vec<_> = pending.iter().map(|&k| signalled[k].1.pidfd()).collect();
+            let until = deadline.min(now + STOP_NUDGE);
+            let exited = crate::process::wait::wait_for_exits(&fds, until);
+            for (&k, g) in pending.iter().zip(exited) {
+                gone[k] = g;
+                if !g && until < deadline {
+                    self.nudge(&signalled[k].1);
+                }
+            }
         }
+        let stubborn: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
         for &k in &stubborn {
             let _ = signalled[k].1.signal(Signal::KILL);
         }
@@ -617,6 +644,29 @@ impl<'a> Engine<'a> {
             gone[k] = g;
         }
         gone
+    }
+
+    /// Repeat SIGINT to a master that is still there, and to its workers.
+    /// A master already stopping ignores it; a worker exits on it.
+    fn nudge(&self, master: &Master) {
+        let _ = master.signal(Signal::INT);
+        self.nudge_workers(master);
+    }
+
+    /// Repeat SIGINT to the workers of a master that is stopping.
+    fn nudge_workers(&self, master: &Master) {
+        for pid in procfs::children_of(master.pid()) {
+            let Ok(pidfd) = crate::process::identity::open_pidfd(pid) else {
+                continue;
+            };
+            let ours = procfs::parent(pid) == Some(master.pid())
+                && !master.has_exited()
+                && self.daemon.runs(pid)
+                && !crate::process::identity::has_exited(std::os::fd::AsFd::as_fd(&pidfd));
+            if ours {
+                let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::INT);
+            }
+        }
     }
 
     fn remove_run_dir(&self, spec: &Confspec) -> Result<()> {
