@@ -673,3 +673,73 @@ fn a_stop_right_after_a_start_does_not_hang() {
         assert!(!alive(pid));
     }
 }
+
+#[test]
+fn enapp_now_starts_disapp_now_stops_and_list_shows_what_runs() {
+    let s = Svc::new();
+    let port = free_port();
+    let file = s.r.available().join("hello.ini");
+    fs::write(
+        &file,
+        format!(
+            "[uwsgi]\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\nneed-app = true\n",
+            s.r.path("srv/app.py").display()
+        ),
+    )
+    .unwrap();
+
+    let o = s.r.run("uwsgi-enapp", &["--now", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid = s.pid("hello").expect("started by --now");
+    assert_eq!(
+        stdout(&o),
+        format!("Enabling app hello.\nhello: started (pid {pid})\n")
+    );
+    assert!(http(port).is_some());
+
+    let o = s.apps(&["list"]);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .next()
+            .map(|l| l.split('\t').take(6).collect::<Vec<_>>()),
+        Some(vec![
+            "hello",
+            "ini",
+            "enabled",
+            "admin",
+            "ok",
+            &pid.to_string()
+        ])
+    );
+    let o = s.apps(&["list", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["apps"][0]["pid"], pid);
+    assert_eq!(j["apps"][0]["running"], true);
+
+    // Disabling a running app without --now: done, with a warning.
+    let o = s.r.run("uwsgi-disapp", &["hello"]);
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("still running"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("pid {pid}")), "{}", stderr(&o));
+    assert!(alive(pid));
+    // Its config is gone, but it can still be stopped by name.
+    let o = s.apps(&["stop", "hello"]);
+    assert_eq!(stdout(&o), "hello: stopped\n", "{}", stderr(&o));
+    assert!(!alive(pid));
+
+    let o = s.r.run("uwsgi-enapp", &["--now", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid = s.pid("hello").unwrap();
+    let o = s.r.run("uwsgi-disapp", &["--now", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "hello: stopped\nApp hello disabled.\n");
+    assert!(!alive(pid));
+    assert!(!s.r.enabled().join("hello.ini").exists());
+    let o = s.apps(&["list"]);
+    assert!(
+        stdout(&o).starts_with("hello\tini\tdisabled\tadmin\t-\t-\t-"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -539,6 +539,24 @@ impl<'a> Engine<'a> {
         });
         let mut locks = Vec::new();
         let mut signalled: Vec<(usize, Master)> = Vec::new();
+        // An instance whose config is gone (disabled while it ran) can
+        // still be stopped: its runtime dir says where its master is.
+        for (i, target) in targets.iter().enumerate() {
+            let (None, Some(spec)) = (&target.config, &target.spec) else {
+                continue;
+            };
+            if let Ok((Some(master), _)) = probe(self, spec) {
+                match master.signal(Signal::INT) {
+                    Ok(()) => signalled.push((i, master)),
+                    Err(e) => {
+                        outcomes[i] = Some(Outcome::failed(format!(
+                            "cannot send SIGINT to pid {}: {e}",
+                            master.pid()
+                        )))
+                    }
+                }
+            }
+        }
         for &i in &by_path {
             let Some(config) = &targets[i].config else {
                 continue;
