@@ -408,15 +408,27 @@ pub fn log_tail(path: &Path, lines: usize) -> Option<String> {
 /// fails to load it with `need-app` exits, which the pidfd shows). Only
 /// in that phase is /proc looked at again, every 50 ms, because nothing
 /// signals a fork.
+///
+/// uWSGI 2.0.21 can also lose the reload signal that its master forwards
+/// to a worker shortly after a start; the master then waits its 60 s
+/// "mercy". So while the re-exec has not happened, `nudge` is called every
+/// `RELOAD_NUDGE` (the caller repeats the signal to the workers).
 pub fn await_reload(
     master: &super::Master,
     notify: &NotifySocket,
     deadline: Instant,
+    nudge: &dyn Fn(),
 ) -> Result<(), String> {
     const RECHECK: Duration = Duration::from_millis(50);
+    const RELOAD_NUDGE: Duration = Duration::from_secs(3);
     let mut reexec_seen = false;
     let started = Instant::now();
+    let mut next_nudge = started + RELOAD_NUDGE;
     loop {
+        if !reexec_seen && Instant::now() >= next_nudge {
+            nudge();
+            next_nudge = Instant::now() + RELOAD_NUDGE;
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(format!(
@@ -427,7 +439,7 @@ pub fn await_reload(
         let wait = if reexec_seen {
             remaining.min(RECHECK)
         } else {
-            remaining
+            remaining.min(next_nudge.saturating_duration_since(Instant::now()))
         };
         let mut fds = [
             PollFd::from_borrowed_fd(notify.fd(), PollFlags::IN),

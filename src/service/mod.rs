@@ -673,6 +673,13 @@ impl<'a> Engine<'a> {
 
     /// Repeat SIGINT to the workers of a master that is stopping.
     fn nudge_workers(&self, master: &Master) {
+        self.signal_workers(master, Signal::INT);
+    }
+
+    /// Send `signal` to the workers of a master: only its children (the
+    /// master pinned by its pidfd and still there), running the uWSGI
+    /// program, each pinned by its own pidfd before it is checked.
+    fn signal_workers(&self, master: &Master, signal: Signal) {
         for pid in procfs::children_of(master.pid()) {
             let Ok(pidfd) = crate::process::identity::open_pidfd(pid) else {
                 continue;
@@ -682,7 +689,7 @@ impl<'a> Engine<'a> {
                 && self.daemon.runs(pid)
                 && !crate::process::identity::has_exited(std::os::fd::AsFd::as_fd(&pidfd));
             if ours {
-                let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::INT);
+                let _ = rustix::process::pidfd_send_signal(&pidfd, signal);
             }
         }
     }
@@ -759,7 +766,8 @@ impl<'a> Engine<'a> {
             .map_err(|e| Error::os(format!("send a signal to pid {}", master.pid()), e))?;
         if let Some(notify) = notify {
             let deadline = Instant::now() + self.options.start_timeout;
-            if let Err(why) = launch::await_reload(&master, &notify, deadline) {
+            let nudge = || self.signal_workers(&master, signal);
+            if let Err(why) = launch::await_reload(&master, &notify, deadline, &nudge) {
                 let log = self.layout.log_file(spec);
                 return Ok(Outcome::Failed {
                     reason: format!("{why}; see {}", display_path(&log)),
