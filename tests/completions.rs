@@ -254,7 +254,7 @@ fn zsh_complete(f: &Fixture, line: &str, env_root: bool) -> Vec<String> {
     let script = format!(
         r#"zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "PS1=''; fpath=({fpath} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
+zpty -w z "PS1=''; fpath=({fpath} \$fpath); autoload -Uz compinit; compinit -u -D -d {dump}"
 zpty -w z 'compadd () {{ local -a __hits; builtin compadd -O __hits "$@"; (( $#__hits )) && print -rl -- $__hits >> {hits}; builtin compadd "$@" }}'
 zpty -w z 'comppostfuncs=(__done); __done() {{ print -r -- "<END>" >> {hits} }}'
 zpty -w z "bindkey '^I' complete-word"
@@ -267,6 +267,10 @@ zpty -d z
 "#,
         fpath = fpath.display(),
         hits = hits.display(),
+        // Never /dev/null: compinit writes its dump with mv, which would
+        // replace /dev/null by a regular file for the whole machine (and
+        // uWSGI then fails to open it after dropping privileges).
+        dump = f.dir.path().join("zcompdump").display(),
         line = shell_quote(line),
     );
     let mut zsh = f.shell("zsh");

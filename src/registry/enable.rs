@@ -169,9 +169,33 @@ impl Outcome {
     }
 }
 
+/// `apps-enabled` must be the directory itself, not a link to one: a
+/// relative `../apps-available/NAME` made through a link would land in the
+/// link's target and point nowhere, and the admin would be told the app is
+/// enabled when the front end cannot see it.
+fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // A link that cannot be followed (a loop, a dangling target)
+            // is best explained by the OS error itself.
+            std::fs::metadata(dir).map_err(|e| Error::io("open directory", dir, e))?;
+            let target = std::fs::read_link(dir)
+                .map(|t| crate::name::display_path(&t))
+                .unwrap_or_else(|_| "?".into());
+            Err(Error::Failed(format!(
+                "{} is a symbolic link (to {target}), not a directory: refusing to \
+                 make or remove app links through it; make it a real directory",
+                crate::name::display_path(dir)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Run<'_> {
     fn state(&mut self, ns: &Namespace) -> Result<&mut NsState> {
         if !self.namespaces.contains_key(ns) {
+            refuse_linked_dir(&self.layout.enabled_dir(ns))?;
             let available = discovery::available(self.layout, ns)?;
             let (enabled, stale) = link::enabled_entries(self.layout, ns)?;
             if !self.opts.dry_run {

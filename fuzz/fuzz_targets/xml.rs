@@ -1,0 +1,11 @@
+//! The xml reader on any bytes: options or a parse error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use uwsgi_apps::config::xml;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(opts) = xml::parse(data) {
+        let _ = opts.last("uid");
+    }
+});

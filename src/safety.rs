@@ -1,0 +1,322 @@
+//! Is a configuration file safe to run as root?
+//!
+//! uWSGI runs every option before its privilege drop as root, and
+//! `exec-as-root` runs commands as root: whoever can change a config file,
+//! the file its link points at, or a directory on the way to either (and so
+//! swap the file), can run code as root. `start` refuses such a config and
+//! `doctor` reports it; both call `check_config`, so the rule is one rule.
+//!
+//! "Writable by anyone but root" means: owned by a user other than root
+//! (whatever the mode says: an owner may always chmod), or writable by a
+//! group other than root's, or writable by everyone. A world-writable
+//! directory with the sticky bit (`/tmp`) lets others add entries but not
+//! rename or remove root's, so it does not make a root-owned path on the
+//! way unsafe.
+
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::name::display_path;
+
+/// One path on the way to a config that someone other than root can change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafePath {
+    pub path: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    /// The permission bits (`mode & 0o7777`).
+    pub mode: u32,
+    pub is_dir: bool,
+    pub why: Writable,
+}
+
+/// Who, other than root, can write the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writable {
+    /// Its owner is not root.
+    ByOwner,
+    /// Its group is not root's and has write permission.
+    ByGroup,
+    /// Everyone may write it.
+    ByEveryone,
+}
+
+impl UnsafePath {
+    /// The reason in words, with owner and mode, for messages.
+    pub fn describe(&self) -> String {
+        let owner = user_name(self.uid);
+        let group = group_name(self.gid);
+        let what = if self.is_dir { "directory" } else { "file" };
+        let who = match self.why {
+            Writable::ByOwner => format!("its owner {owner}"),
+            Writable::ByGroup => format!("group {group}"),
+            Writable::ByEveryone => "everyone".to_string(),
+        };
+        format!(
+            "{what} {} (owner {owner}:{group}, mode {:04o}) is writable by {who}, not only by root",
+            display_path(&self.path),
+            self.mode
+        )
+    }
+}
+
+impl fmt::Display for UnsafePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+fn user_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => crate::name::display_name(std::ffi::OsStr::new(&u.name)),
+        _ => uid.to_string(),
+    }
+}
+
+fn group_name(gid: u32) -> String {
+    match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
+        Ok(Some(g)) => crate::name::display_name(std::ffi::OsStr::new(&g.name)),
+        _ => gid.to_string(),
+    }
+}
+
+/// Who other than root can write a file (or directory, `is_dir`) with this
+/// owner, group and mode.
+pub fn writable_by_others(uid: u32, gid: u32, mode: u32, is_dir: bool) -> Option<Writable> {
+    let sticky_dir = is_dir && mode & 0o1000 != 0;
+    if uid != 0 {
+        Some(Writable::ByOwner)
+    } else if mode & 0o002 != 0 && !sticky_dir {
+        Some(Writable::ByEveryone)
+    } else if mode & 0o020 != 0 && gid != 0 {
+        Some(Writable::ByGroup)
+    } else {
+        None
+    }
+}
+
+fn inspect(path: &Path, meta: &fs::Metadata) -> Option<UnsafePath> {
+    let mode = meta.mode() & 0o7777;
+    writable_by_others(meta.uid(), meta.gid(), mode, meta.is_dir()).map(|why| UnsafePath {
+        path: path.to_path_buf(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mode,
+        is_dir: meta.is_dir(),
+        why,
+    })
+}
+
+/// The directories above `path` up to and including `stop` (when `path`
+/// is under it), else up to and including the layout's root.
+fn ancestors_up_to<'a>(path: &'a Path, stop: &'a Path, root: &'a Path) -> Vec<&'a Path> {
+    let limit = if path.starts_with(stop) { stop } else { root };
+    let mut dirs = Vec::new();
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        dirs.push(dir);
+        if dir == limit || !dir.starts_with(limit) {
+            break;
+        }
+    }
+    dirs
+}
+
+/// Every path on the way to `config` that someone other than root can
+/// write: the file itself, the file its link points at, and the
+/// directories between each and the configuration directory (for a target
+/// outside it: up to the root of the layout). An empty list means safe.
+///
+/// `config` is the path as found in `NSs-enabled`. An error means a path
+/// could not be inspected, which the caller must treat as unsafe.
+pub fn check_config(layout: &Layout, config: &Path) -> Result<Vec<UnsafePath>> {
+    let config_dir = layout.config_dir();
+    let root = layout.root();
+    let mut found = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut look = |path: &Path, follow: bool, found: &mut Vec<UnsafePath>| -> Result<()> {
+        if seen.iter().any(|p| p == path) {
+            return Ok(());
+        }
+        seen.push(path.to_path_buf());
+        let meta = if follow {
+            fs::metadata(path)
+        } else {
+            fs::symlink_metadata(path)
+        };
+        let meta = meta.map_err(|e| Error::io("inspect", path, e))?;
+        // The permissions of a symbolic link itself mean nothing (they are
+        // always 0777); whoever owns its directory decides, and that is
+        // checked below.
+        if !meta.file_type().is_symlink() {
+            if let Some(u) = inspect(path, &meta) {
+                found.push(u);
+            }
+        }
+        Ok(())
+    };
+
+    look(config, false, &mut found)?;
+    for dir in ancestors_up_to(config, &config_dir, root) {
+        look(dir, false, &mut found)?;
+    }
+    let is_link = fs::symlink_metadata(config)
+        .map(|m| m.file_type().is_symlink())
+        .map_err(|e| Error::io("inspect", config, e))?;
+    if is_link {
+        let target = fs::canonicalize(config).map_err(|e| Error::io("resolve link", config, e))?;
+        let canon_config_dir = fs::canonicalize(&config_dir).unwrap_or(config_dir.clone());
+        let canon_root = fs::canonicalize(root).unwrap_or(root.to_path_buf());
+        look(&target, true, &mut found)?;
+        for dir in ancestors_up_to(&target, &canon_config_dir, &canon_root) {
+            look(dir, false, &mut found)?;
+        }
+    }
+    Ok(found)
+}
+
+/// Lexically clean a path (`a/./b/../c` → `a/c`) without touching the disk.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The check as `start` needs it: `Ok` when safe, else one error that names
+/// the first unsafe path with its owner and mode, and the way out.
+pub fn refuse_unsafe(layout: &Layout, config: &Path) -> Result<()> {
+    match check_config(layout, config)?.first() {
+        None => Ok(()),
+        Some(u) => Err(Error::Failed(format!(
+            "refusing to start {}: {}; make it writable by root only, or set \
+             CHECK_CONFIG_PERMISSIONS=no in /etc/default/uwsgi",
+            display_path(config),
+            u.describe()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{chown, symlink, PermissionsExt};
+
+    #[test]
+    fn the_rule() {
+        assert_eq!(writable_by_others(0, 0, 0o644, false), None);
+        assert_eq!(writable_by_others(0, 0, 0o664, false), None);
+        assert_eq!(writable_by_others(0, 33, 0o644, false), None);
+        assert_eq!(
+            writable_by_others(0, 33, 0o664, false),
+            Some(Writable::ByGroup)
+        );
+        assert_eq!(
+            writable_by_others(0, 0, 0o646, false),
+            Some(Writable::ByEveryone)
+        );
+        assert_eq!(
+            writable_by_others(0, 0, 0o777, true),
+            Some(Writable::ByEveryone)
+        );
+        // /tmp: others may add entries, not replace root's.
+        assert_eq!(writable_by_others(0, 0, 0o1777, true), None);
+        assert_eq!(
+            writable_by_others(0, 0, 0o1666, false),
+            Some(Writable::ByEveryone)
+        );
+        // An owner may chmod: read-only for them is no protection.
+        assert_eq!(
+            writable_by_others(33, 0, 0o444, false),
+            Some(Writable::ByOwner)
+        );
+    }
+
+    #[test]
+    fn ancestors_stop_at_the_config_dir() {
+        let p = Path::new("/r/etc/uwsgi/apps-enabled/sub/x.ini");
+        let got = ancestors_up_to(p, Path::new("/r/etc/uwsgi"), Path::new("/r"));
+        assert_eq!(
+            got,
+            [
+                Path::new("/r/etc/uwsgi/apps-enabled/sub"),
+                Path::new("/r/etc/uwsgi/apps-enabled"),
+                Path::new("/r/etc/uwsgi"),
+            ]
+        );
+        let outside = Path::new("/r/srv/app/x.ini");
+        let got = ancestors_up_to(outside, Path::new("/r/etc/uwsgi"), Path::new("/r"));
+        assert_eq!(
+            got,
+            [
+                Path::new("/r/srv/app"),
+                Path::new("/r/srv"),
+                Path::new("/r")
+            ]
+        );
+    }
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(
+            normalize_lexically(Path::new("/a/./b/../c")),
+            Path::new("/a/c")
+        );
+        assert_eq!(normalize_lexically(Path::new("../x")), Path::new("../x"));
+    }
+
+    // Needs root (chown): the test suite runs as root on this project.
+    #[test]
+    fn finds_a_foreign_target_and_a_writable_directory() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path(), "/usr/bin/uwsgi");
+        let ns = crate::name::Namespace::app();
+        let av = layout.available_dir(&ns);
+        let en = layout.enabled_dir(&ns);
+        fs::create_dir_all(&av).unwrap();
+        fs::create_dir_all(&en).unwrap();
+        fs::write(av.join("ok.ini"), "[uwsgi]\n").unwrap();
+        symlink("../apps-available/ok.ini", en.join("ok.ini")).unwrap();
+        assert_eq!(check_config(&layout, &en.join("ok.ini")).unwrap(), []);
+
+        fs::write(av.join("bad.ini"), "[uwsgi]\n").unwrap();
+        chown(av.join("bad.ini"), Some(33), Some(33)).unwrap();
+        symlink("../apps-available/bad.ini", en.join("bad.ini")).unwrap();
+        let found = check_config(&layout, &en.join("bad.ini")).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].why, Writable::ByOwner);
+        assert!(found[0].path.ends_with("apps-available/bad.ini"));
+
+        fs::set_permissions(&en, fs::Permissions::from_mode(0o777)).unwrap();
+        let found = check_config(&layout, &en.join("ok.ini")).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, en);
+        assert_eq!(found[0].why, Writable::ByEveryone);
+        assert!(found[0].describe().contains("mode 0777"));
+        let refused = refuse_unsafe(&layout, &en.join("ok.ini"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("refusing to start") && refused.contains("0777"),
+            "{refused}"
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! Hostile trees and names, through the real binary. Each case must end
+//! with a clear message (or a clean report), never a panic or a hang, and
+//! must change nothing it should not.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+struct Root {
+    dir: tempfile::TempDir,
+}
+
+impl Root {
+    fn new() -> Root {
+        let root = Root {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        fs::create_dir_all(root.available()).unwrap();
+        fs::create_dir_all(root.enabled()).unwrap();
+        root
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn available(&self) -> PathBuf {
+        self.path().join("etc/uwsgi/apps-available")
+    }
+    fn enabled(&self) -> PathBuf {
+        self.path().join("etc/uwsgi/apps-enabled")
+    }
+    fn run(&self, args: &[&OsStr]) -> Output {
+        Command::cargo_bin("uwsgi-apps")
+            .unwrap()
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("--root")
+            .arg(self.path())
+            .args(args)
+            // A hang is a failure, not a stuck test run.
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap()
+    }
+    fn doctor_json(&self, names: &[&OsStr]) -> (i32, Value) {
+        let mut args = vec![OsStr::new("doctor"), OsStr::new("--json")];
+        args.extend_from_slice(names);
+        let out = self.run(&args);
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "doctor --json printed no JSON ({e}): {} / {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+    fn doctor_text(&self) -> (i32, String) {
+        let out = self.run(&[OsStr::new("doctor")]);
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).expect("human output is UTF-8"),
+        )
+    }
+}
+
+fn checks(json: &Value) -> Vec<String> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every line of human output is a finding, a hint, or the summary: a
+/// hostile name can neither inject a line nor a control sequence.
+fn assert_clean_lines(text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(char::is_control),
+            "control character in {line:?}"
+        );
+        assert!(
+            ["error: ", "warning: ", "info: ", "    hint: "]
+                .iter()
+                .any(|p| line.starts_with(p))
+                || line.ends_with("info(s).")
+                || line == "No problems found.",
+            "unexpected line {line:?} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn names_with_newlines_and_control_characters() {
+    let root = Root::new();
+    let evil = OsStr::from_bytes(b"a\nerror: forged\x1b[2J\r\x07.ini");
+    symlink("../apps-available/none.ini", root.enabled().join(evil)).unwrap();
+    fs::write(
+        root.available().join(OsStr::from_bytes(b"tab\there.ini")),
+        "",
+    )
+    .unwrap();
+    symlink(
+        "../apps-available/tab\there.ini",
+        root.enabled().join("tab\there.ini"),
+    )
+    .unwrap();
+    let (code, text) = root.doctor_text();
+    assert_eq!(code, 1);
+    assert_clean_lines(&text);
+    assert!(text.contains("a?error: forged?[2J??.ini"), "{text}");
+    // The JSON keeps the name (escaped by JSON), so scripts can act on it.
+    let (_, json) = root.doctor_json(&[]);
+    let paths: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(paths
+        .iter()
+        .any(|p| p.ends_with("a\nerror: forged\x1b[2J\r\x07.ini")));
+    // Asking about the hostile name itself works too.
+    let (code, json) = root.doctor_json(&[OsStr::from_bytes(b"a\nerror: forged\x1b[2J\r\x07")]);
+    assert_eq!(code, 1);
+    assert!(
+        checks(&json).contains(&"dangling-link".to_string()),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn names_that_are_not_utf8() {
+    let root = Root::new();
+    let name = OsStr::from_bytes(b"caf\xe9.ini");
+    fs::write(root.available().join(name), "[uwsgi]\n").unwrap();
+    fs::write(root.enabled().join(name), "[uwsgi]\n").unwrap();
+    let (code, text) = root.doctor_text();
+    assert_eq!(code, 0, "{text}");
+    assert_clean_lines(&text);
+    assert!(text.contains("caf\u{fffd}.ini"), "{text}");
+    let (_, json) = root.doctor_json(&[OsStr::from_bytes(b"caf\xe9")]);
+    assert!(
+        checks(&json).contains(&"regular-file".to_string()),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn names_of_255_bytes_and_longer() {
+    let root = Root::new();
+    // The longest file name Linux allows: 251 bytes and ".ini".
+    let long = format!("{}.ini", "n".repeat(251));
+    symlink(
+        format!("../apps-available/{long}"),
+        root.enabled().join(&long),
+    )
+    .unwrap();
+    let (code, json) = root.doctor_json(&[]);
+    assert_eq!(code, 1);
+    assert!(checks(&json).contains(&"dangling-link".to_string()));
+    // Longer than any file name: asked about, it is simply not found.
+    let longer = "x".repeat(300);
+    let (code, json) = root.doctor_json(&[OsStr::new(&longer)]);
+    assert_eq!(code, 1);
+    assert_eq!(checks(&json), ["unknown-app"], "{json:#}");
+    let huge = "y".repeat(100_000);
+    let (code, json) = root.doctor_json(&[OsStr::new(&huge)]);
+    assert_eq!(code, 1);
+    assert_eq!(checks(&json), ["unknown-app"]);
+}
+
+#[test]
+fn symlink_loops_in_apps_available_and_enabled() {
+    let root = Root::new();
+    symlink("self.ini", root.available().join("self.ini")).unwrap();
+    symlink("b.ini", root.available().join("a.ini")).unwrap();
+    symlink("a.ini", root.available().join("b.ini")).unwrap();
+    symlink(
+        "../apps-available/self.ini",
+        root.enabled().join("self.ini"),
+    )
+    .unwrap();
+    // A directory loop: must not be walked forever.
+    symlink("..", root.enabled().join("up")).unwrap();
+    fs::create_dir(root.enabled().join("sub")).unwrap();
+    symlink("../sub", root.enabled().join("sub/again")).unwrap();
+    let (code, json) = root.doctor_json(&[]);
+    assert_eq!(code, 1);
+    let loops = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "link-loop")
+        .count();
+    // self.ini in both directories, a.ini and b.ini in apps-available.
+    assert_eq!(loops, 4, "{json:#}");
+}
+
+#[test]
+fn apps_enabled_replaced_by_a_link_elsewhere() {
+    let root = Root::new();
+    let elsewhere = root.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(root.available().join("x.ini"), "[uwsgi]\n").unwrap();
+    fs::remove_dir(root.enabled()).unwrap();
+    symlink(&elsewhere, root.enabled()).unwrap();
+    let (_, json) = root.doctor_json(&[]);
+    let f = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "directory-is-link")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(f["path"], root.enabled().to_str().unwrap());
+    assert_eq!(f["severity"], "warning");
+    // And it is shown when asking about one app, since it concerns all.
+    let (_, json) = root.doctor_json(&[OsStr::new("x")]);
+    assert!(checks(&json).contains(&"directory-is-link".to_string()));
+}
+
+#[test]
+fn special_files_are_never_opened() {
+    let root = Root::new();
+    let fifo = root.enabled().join("fifo.ini");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    symlink("/dev/zero", root.enabled().join("zero.ini")).unwrap();
+    fs::create_dir(root.enabled().join("dir.ini")).unwrap();
+    // A pidfile that is a FIFO (opening it would block) and one that is a
+    // link to /dev/zero (reading it would never end).
+    let run = root.path().join("run/uwsgi/app");
+    fs::create_dir_all(run.join("f")).unwrap();
+    nix::unistd::mkfifo(
+        &run.join("f/pid"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    fs::create_dir_all(run.join("z")).unwrap();
+    symlink("/dev/zero", run.join("z/pid")).unwrap();
+    let (code, json) = root.doctor_json(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let c = checks(&json);
+    assert!(c.contains(&"not-a-regular-file".to_string()), "{json:#}");
+    assert!(c.contains(&"link-not-a-file".to_string()), "{json:#}");
+    assert!(c.contains(&"stale-pidfile".to_string()), "{json:#}");
+    assert!(c.contains(&"pidfile-is-link".to_string()), "{json:#}");
+}
+
+#[test]
+fn doctor_changes_nothing() {
+    let root = Root::new();
+    symlink(
+        "../apps-available/gone.ini",
+        root.enabled().join("gone.ini"),
+    )
+    .unwrap();
+    let run = root.path().join("run/uwsgi/app/old");
+    fs::create_dir_all(&run).unwrap();
+    fs::write(run.join("pid"), "999999999\n").unwrap();
+    let before = snapshot(root.path());
+    let _ = root.doctor_json(&[]);
+    let _ = root.doctor_text();
+    assert_eq!(snapshot(root.path()), before);
+}
+
+/// Every path with its type, mode, owner, size and mtime.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u32, u32, u64, i64)> {
+    let mut all: Vec<_> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let m = e.path().symlink_metadata().unwrap();
+            (
+                e.path().to_path_buf(),
+                m.mode(),
+                m.uid(),
+                m.size(),
+                m.mtime(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+// --- The registry (uwsgi-enapp / uwsgi-disapp) ------------------------------
+
+fn applet(root: &Root, args: &[&OsStr]) -> Output {
+    root.run(args)
+}
+
+#[test]
+fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
+    let root = Root::new();
+    let stem = "n".repeat(251);
+    let file = format!("{stem}.ini");
+    fs::write(root.available().join(&file), "[uwsgi]\n").unwrap();
+    let out = applet(&root, &[OsStr::new("enable"), OsStr::new(&stem)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_link(root.enabled().join(&file)).unwrap(),
+        Path::new("../apps-available").join(&file)
+    );
+    let out = applet(&root, &[OsStr::new("disable"), OsStr::new(&stem)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(root.enabled().join(&file).symlink_metadata().is_err());
+
+    let before = snapshot(root.path());
+    for cmd in ["enable", "disable"] {
+        let longer = "y".repeat(300);
+        let out = applet(&root, &[OsStr::new(cmd), OsStr::new(&longer)]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("does not exist") || err.contains("too long"),
+            "{err}"
+        );
+    }
+    assert_eq!(snapshot(root.path()), before);
+}
+
+#[test]
+fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
+    let root = Root::new();
+    let elsewhere = root.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(root.available().join("x.ini"), "[uwsgi]\n").unwrap();
+    fs::remove_dir(root.enabled()).unwrap();
+    symlink(&elsewhere, root.enabled()).unwrap();
+    let out = applet(&root, &[OsStr::new("enable"), OsStr::new("x")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apps-enabled"), "{err}");
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+}

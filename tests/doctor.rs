@@ -1,0 +1,749 @@
+//! `uwsgi-apps doctor` through the real binary, in temporary roots, with
+//! real uWSGI processes (and a real Emperor in Tyrant mode).
+//!
+//! Needs root: it creates a group, chowns files to www-data and starts
+//! uWSGI as www-data. Every process and group it creates is removed by a
+//! Drop guard, also when an assertion fails.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{chown, symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+const WWW_DATA: u32 = 33;
+
+struct Root {
+    dir: tempfile::TempDir,
+}
+
+impl Root {
+    fn new() -> Root {
+        let dir = tempfile::tempdir().unwrap();
+        // uWSGI drops to www-data and must reach its files under the root.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let root = Root { dir };
+        fs::create_dir_all(root.available()).unwrap();
+        fs::create_dir_all(root.enabled()).unwrap();
+        root
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn available(&self) -> PathBuf {
+        self.path().join("etc/uwsgi/apps-available")
+    }
+    fn enabled(&self) -> PathBuf {
+        self.path().join("etc/uwsgi/apps-enabled")
+    }
+    fn run_dir(&self, name: &str) -> PathBuf {
+        self.path().join("run/uwsgi/app").join(name)
+    }
+    fn add_app(&self, file: &str, body: &str) {
+        fs::write(self.available().join(file), body).unwrap();
+    }
+    fn enable(&self, file: &str) {
+        symlink(
+            Path::new("../apps-available").join(file),
+            self.enabled().join(file),
+        )
+        .unwrap();
+    }
+    fn doctor(&self, args: &[&str]) -> (i32, Value, String) {
+        let out = Command::cargo_bin("uwsgi-apps")
+            .unwrap()
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("--root")
+            .arg(self.path())
+            .arg("doctor")
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), json, stderr)
+    }
+    fn doctor_human(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::cargo_bin("uwsgi-apps")
+            .unwrap()
+            .arg("--root")
+            .arg(self.path())
+            .arg("doctor")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+/// Findings of one check (and, when given, about one path) in doctor's JSON.
+fn findings<'a>(json: &'a Value, check: &str) -> Vec<&'a Value> {
+    json["findings"]
+        .as_array()
+        .map(|a| a.iter().filter(|f| f["check"] == check).collect())
+        .unwrap_or_default()
+}
+
+fn about<'a>(found: &[&'a Value], path: &Path) -> Option<&'a Value> {
+    found
+        .iter()
+        .copied()
+        .find(|f| f["path"].as_str() == path.to_str())
+}
+
+#[test]
+fn a_healthy_enabled_app_has_no_layout_findings() {
+    let root = Root::new();
+    root.add_app("hello.ini", "[uwsgi]\n");
+    root.enable("hello.ini");
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["errors"], 0, "{json:#}");
+    // It is enabled but does not run: that, and only that, is said of it.
+    let app: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["app"] == "app/hello")
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(app, ["enabled-not-running"], "{json:#}");
+}
+
+#[test]
+fn layout_problems_are_named_with_a_hint() {
+    let root = Root::new();
+    let en = root.enabled();
+    root.add_app("abs.ini", "[uwsgi]\n");
+    symlink(root.available().join("abs.ini"), en.join("abs.ini")).unwrap();
+    symlink("../apps-available/gone.ini", en.join("gone.ini")).unwrap();
+    fs::write(en.join("plain.ini"), "[uwsgi]\n").unwrap();
+    fs::write(root.path().join("elsewhere.ini"), "[uwsgi]\n").unwrap();
+    symlink("../../../elsewhere.ini", en.join("out.ini")).unwrap();
+    symlink("loop2.ini", en.join("loop1.ini")).unwrap();
+    symlink("loop1.ini", en.join("loop2.ini")).unwrap();
+    root.add_app("twice.ini", "[uwsgi]\n");
+    root.add_app("twice.yaml", "uwsgi: {}\n");
+    root.enable("twice.ini");
+    root.enable("twice.yaml");
+
+    let (code, json, stderr) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#} {stderr}");
+
+    let f = about(&findings(&json, "dangling-link"), &en.join("gone.ini")).unwrap();
+    assert_eq!(f["severity"], "error");
+    assert!(f["hint"].as_str().unwrap().contains("uwsgi-disapp gone"));
+
+    let f = about(&findings(&json, "absolute-link"), &en.join("abs.ini")).unwrap();
+    assert_eq!(f["severity"], "info");
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ln -sfn ../apps-available/abs.ini"),
+        "{f:#}"
+    );
+
+    let f = about(&findings(&json, "regular-file"), &en.join("plain.ini")).unwrap();
+    assert_eq!(f["severity"], "info");
+
+    let f = about(
+        &findings(&json, "link-outside-available"),
+        &en.join("out.ini"),
+    )
+    .unwrap();
+    assert_eq!(f["severity"], "warning");
+
+    let f = about(&findings(&json, "link-loop"), &en.join("loop1.ini")).unwrap();
+    assert_eq!(f["severity"], "error");
+
+    let f = about(&findings(&json, "confname-clash"), &en.join("twice.ini")).unwrap();
+    assert_eq!(f["severity"], "warning");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("twice.ini wins over") && msg.contains("twice.yaml"),
+        "{msg}"
+    );
+
+    // Doctor changes nothing.
+    assert!(en.join("gone.ini").symlink_metadata().is_ok());
+    assert_eq!(
+        fs::read_link(en.join("abs.ini")).unwrap(),
+        root.available().join("abs.ini")
+    );
+
+    // The human form says the same, with hints.
+    let (code, text) = root.doctor_human(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("error: ") && text.contains("gone.ini: is a dangling link"),
+        "{text}"
+    );
+    assert!(text.contains("    hint: "), "{text}");
+}
+
+#[test]
+fn configs_that_others_can_write_are_errors() {
+    let root = Root::new();
+    root.add_app("mine.ini", "[uwsgi]\n");
+    root.enable("mine.ini");
+    chown(root.available().join("mine.ini"), Some(WWW_DATA), None).unwrap();
+    root.add_app("ok.ini", "[uwsgi]\n");
+    root.enable("ok.ini");
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let unsafe_ = findings(&json, "unsafe-permissions");
+    assert_eq!(unsafe_.len(), 1, "{json:#}");
+    let f = unsafe_[0];
+    assert_eq!(f["app"], "app/mine");
+    assert_eq!(
+        f["path"],
+        root.available().join("mine.ini").to_str().unwrap()
+    );
+    assert!(f["message"].as_str().unwrap().contains("www-data"), "{f:#}");
+
+    // A world-writable apps-enabled makes every app unsafe.
+    fs::set_permissions(root.enabled(), fs::Permissions::from_mode(0o777)).unwrap();
+    let (_, json, _) = root.doctor(&["ok"]);
+    let f = about(&findings(&json, "unsafe-permissions"), &root.enabled()).unwrap();
+    assert_eq!(f["app"], "app/ok");
+}
+
+#[test]
+fn stale_and_symlinked_pidfiles() {
+    let root = Root::new();
+    // A PID that is certainly dead: a child we waited for.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    fs::create_dir_all(root.run_dir("dead")).unwrap();
+    fs::write(root.run_dir("dead").join("pid"), format!("{dead}\n")).unwrap();
+    // A live process that is not uWSGI: this test.
+    fs::create_dir_all(root.run_dir("reused")).unwrap();
+    fs::write(
+        root.run_dir("reused").join("pid"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    // A pidfile that is a link to another file: never followed.
+    let victim = root.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    fs::create_dir_all(root.run_dir("linked")).unwrap();
+    symlink(&victim, root.run_dir("linked").join("pid")).unwrap();
+    fs::create_dir_all(root.run_dir("empty")).unwrap();
+
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let stale = findings(&json, "stale-pidfile");
+    let f = about(&stale, &root.run_dir("dead").join("pid")).unwrap();
+    assert!(
+        f["message"].as_str().unwrap().contains("does not exist"),
+        "{f:#}"
+    );
+    let f = about(&stale, &root.run_dir("reused").join("pid")).unwrap();
+    assert!(
+        f["message"].as_str().unwrap().contains("not uWSGI"),
+        "{f:#}"
+    );
+    let f = about(
+        &findings(&json, "pidfile-is-link"),
+        &root.run_dir("linked").join("pid"),
+    )
+    .unwrap();
+    assert_eq!(f["severity"], "error");
+    assert!(about(
+        &findings(&json, "leftover-runtime-dir"),
+        &root.run_dir("empty")
+    )
+    .is_some());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+/// A uWSGI master started by the test (not daemonized, so the test reaps
+/// it), stopped with SIGINT on drop.
+struct Uwsgi {
+    child: Child,
+}
+
+impl Uwsgi {
+    fn spawn(args: &[&OsStr]) -> Uwsgi {
+        let child = Command::new("/usr/bin/uwsgi")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Uwsgi { child }
+    }
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Uwsgi {
+    fn drop(&mut self) {
+        stop_tree(&mut self.child);
+    }
+}
+
+/// Every PID whose parent is `pid`.
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = fs::read_to_string(format!("/proc/{p}/status")) else {
+            continue;
+        };
+        let ppid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|v| v.trim().parse::<i32>().ok());
+        if ppid == Some(pid) {
+            found.push(p);
+        }
+    }
+    found
+}
+
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut all = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            all.push(c);
+            todo.push(c);
+        }
+    }
+    all
+}
+
+/// SIGINT (uWSGI's stop), wait up to 15 s, then SIGKILL the whole tree so
+/// that nothing is left behind even when uWSGI does not stop.
+fn stop_tree(child: &mut Child) {
+    let pid = child.id() as i32;
+    let tree = descendants(pid);
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    for p in tree {
+        // Only processes that still run uWSGI: the PID may be reused.
+        let exe = fs::read_link(format!("/proc/{p}/exe")).unwrap_or_default();
+        if exe.to_string_lossy().contains("uwsgi") {
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    wait_for_with(|| what.to_string(), ok)
+}
+
+fn wait_for_with(what: impl Fn() -> String, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {}",
+            what()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn running_instances_against_what_is_enabled() {
+    let root = Root::new();
+    for name in ["on", "off"] {
+        let run = root.run_dir(name);
+        fs::create_dir_all(&run).unwrap();
+        root.add_app(
+            &format!("{name}.ini"),
+            &format!(
+                "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}\nchmod-socket = 660\n",
+                run.join("socket").display()
+            ),
+        );
+    }
+    root.enable("on.ini");
+    let mut procs = Vec::new();
+    for name in ["on", "off"] {
+        let run = root.run_dir(name);
+        let conf = root.available().join(format!("{name}.ini"));
+        let pidfile = run.join("pid");
+        procs.push(Uwsgi::spawn(&[
+            OsStr::new("--ini"),
+            conf.as_os_str(),
+            OsStr::new("--pidfile"),
+            pidfile.as_os_str(),
+        ]));
+        wait_for("the pidfile", || {
+            fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
+        });
+    }
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "running-not-enabled");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/off");
+    assert_eq!(f[0]["pid"], procs[1].pid());
+    assert!(
+        findings(&json, "enabled-not-running").is_empty(),
+        "{json:#}"
+    );
+    assert!(findings(&json, "stale-pidfile").is_empty(), "{json:#}");
+    assert!(findings(&json, "socket-permissions").is_empty(), "{json:#}");
+
+    // A socket whose mode differs from chmod-socket is named.
+    let sock = root.run_dir("on").join("socket");
+    assert_eq!(
+        fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    fs::set_permissions(&sock, fs::Permissions::from_mode(0o600)).unwrap();
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "socket-permissions");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["path"], sock.to_str().unwrap());
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("mode 0600 instead of 0660"));
+
+    // Stopped, the enabled one is "enabled but not running", and its
+    // pidfile (uWSGI removes it only with vacuum) is stale or gone.
+    drop(procs);
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "enabled-not-running");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/on");
+    assert!(
+        findings(&json, "running-not-enabled").is_empty(),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn names_select_apps_and_bad_names_fail() {
+    let root = Root::new();
+    symlink("../apps-available/a.ini", root.enabled().join("a.ini")).unwrap();
+    symlink("../apps-available/b.ini", root.enabled().join("b.ini")).unwrap();
+    let (code, json, _) = root.doctor(&["a"]);
+    assert_eq!(code, 1);
+    let apps: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["app"].as_str().unwrap_or("-").to_string())
+        .collect();
+    assert!(apps.iter().all(|a| a == "app/a"), "{json:#}");
+    assert_eq!(findings(&json, "dangling-link").len(), 1);
+
+    let (code, json, _) = root.doctor(&["nope"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json, "unknown-app").len(), 1, "{json:#}");
+
+    let (code, _, stderr) = root.doctor(&["../etc"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("invalid confspec"), "{stderr}");
+}
+
+// --- The Emperor "Tyrant mode" pitfall, with a real Emperor -------------
+
+/// A group created for the test, with www-data in it; deleted on drop.
+struct TestGroup {
+    name: String,
+    gid: u32,
+}
+
+impl TestGroup {
+    fn create() -> TestGroup {
+        let name = format!("uwa-t{}", std::process::id());
+        let ok = Command::new("groupadd").arg(&name).status().unwrap();
+        assert!(ok.success(), "groupadd {name}");
+        // From here on, Drop removes the group even if something fails.
+        let mut group = TestGroup { name, gid: 0 };
+        let ok = Command::new("gpasswd")
+            .args(["-a", "www-data", &group.name])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "gpasswd -a www-data {}", group.name);
+        let g = nix::unistd::Group::from_name(&group.name).unwrap().unwrap();
+        group.gid = g.gid.as_raw();
+        group
+    }
+}
+
+impl Drop for TestGroup {
+    fn drop(&mut self) {
+        let _ = Command::new("groupdel").arg(&self.name).status();
+    }
+}
+
+#[test]
+fn tyrant_mode_vassals_missing_groups_are_found() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (groupadd, a Tyrant-mode Emperor)"
+    );
+    // uWSGI opens /dev/null after dropping privileges; a /dev/null that
+    // some tool replaced by a root-owned file makes every vassal die.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::metadata("/dev/null").unwrap().file_type().is_char_device(),
+        "/dev/null is not a character device on this machine: restore it (mknod -m 666 /dev/null c 1 3)"
+    );
+    let group = TestGroup::create();
+    let root = Root::new();
+    let vassals = root.path().join("vassals");
+    let run = root.path().join("vrun");
+    fs::create_dir_all(&vassals).unwrap();
+    fs::create_dir_all(&run).unwrap();
+    chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+
+    // v1 is the pitfall: a Tyrant-mode vassal. v2 is the fix: an Emperor
+    // without Tyrant mode, whose vassal sets uid/gid (uWSGI then calls
+    // initgroups); it must not be reported.
+    let tyrant_dir = vassals.join("tyrant");
+    let plain_dir = vassals.join("plain");
+    fs::create_dir_all(&tyrant_dir).unwrap();
+    fs::create_dir_all(&plain_dir).unwrap();
+    let base = |name: &str| {
+        format!(
+            "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}/{name}.sock\n",
+            run.display()
+        )
+    };
+    let v1 = tyrant_dir.join("v1.ini");
+    let v2 = plain_dir.join("v2.ini");
+    fs::write(&v1, base("v1")).unwrap();
+    fs::write(
+        &v2,
+        format!("{}uid = www-data\ngid = www-data\n", base("v2")),
+    )
+    .unwrap();
+    // Tyrant mode runs each vassal as the owner of its file.
+    chown(&v1, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    let log1 = root.path().join("tyrant.log");
+    let log2 = root.path().join("plain.log");
+    let emperor = Uwsgi::spawn(&[
+        OsStr::new("--emperor"),
+        tyrant_dir.as_os_str(),
+        OsStr::new("--emperor-tyrant"),
+        OsStr::new("--logto"),
+        log1.as_os_str(),
+    ]);
+    let plain_emperor = Uwsgi::spawn(&[
+        OsStr::new("--emperor"),
+        plain_dir.as_os_str(),
+        OsStr::new("--logto"),
+        log2.as_os_str(),
+    ]);
+    let logs = || {
+        format!(
+            "both vassals to be ready; tyrant log:\n{}\nplain log:\n{}",
+            fs::read_to_string(&log1).unwrap_or_default(),
+            fs::read_to_string(&log2).unwrap_or_default()
+        )
+    };
+    wait_for_with(logs, || {
+        fs::read_to_string(&log1).is_ok_and(|t| t.contains("vassal v1.ini is ready"))
+            && fs::read_to_string(&log2).is_ok_and(|t| t.contains("vassal v2.ini is ready"))
+    });
+
+    // Find the vassals' masters (children of their Emperor) by config.
+    let master = |emperor: &Uwsgi, v: &str| {
+        let kids = children_of(emperor.pid());
+        kids.iter()
+            .copied()
+            .find(|p| {
+                let cmd = fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                String::from_utf8_lossy(&cmd).contains(v)
+            })
+            .unwrap_or_else(|| panic!("no vassal {v} among {kids:?}"))
+    };
+    let (m1, m2) = (master(&emperor, "v1.ini"), master(&plain_emperor, "v2.ini"));
+    // The pitfall is real: the kernel shows v1 without the group, v2 with.
+    let groups_of = |pid: i32| {
+        fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Groups:").map(str::to_string))
+            .unwrap()
+    };
+    let has_group = |pid| {
+        groups_of(pid)
+            .split_whitespace()
+            .any(|g| g == group.gid.to_string())
+    };
+    assert!(!has_group(m1), "v1 unexpectedly has the group");
+    assert!(has_group(m2), "v2 should have the group through initgroups");
+
+    let (_, json, stderr) = root.doctor(&[]);
+    let missing = findings(&json, "missing-groups");
+    let f = missing
+        .iter()
+        .find(|f| f["pid"] == m1)
+        .unwrap_or_else(|| panic!("vassal {m1} not reported: {json:#} {stderr}"));
+    eprintln!("{f:#}");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["path"], v1.to_str().unwrap(), "{f:#}");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains(&group.name), "{msg}");
+    assert!(msg.contains("www-data"), "{msg}");
+    assert!(msg.contains("Tyrant mode"), "{msg}");
+    assert!(
+        msg.contains(&format!("Emperor (pid {})", emperor.pid())),
+        "{msg}"
+    );
+    let hint = f["hint"].as_str().unwrap();
+    assert!(hint.contains("--emperor-tyrant"), "{hint}");
+    assert!(hint.contains("uid = www-data"), "{hint}");
+    assert!(hint.contains(&format!("add-gid = {}", group.gid)), "{hint}");
+    assert!(hint.contains("emperor-tyrant-initgroups"), "{hint}");
+    // One finding for the vassal, not one per worker; none for the fixed one.
+    for worker in descendants(m1) {
+        assert!(!missing.iter().any(|f| f["pid"] == worker), "{json:#}");
+    }
+    assert!(
+        !missing
+            .iter()
+            .any(|f| f["pid"] == m2 || descendants(m2).iter().any(|w| f["pid"] == *w)),
+        "{json:#}"
+    );
+
+    drop(emperor);
+    drop(plain_emperor);
+    drop(group);
+}
+
+#[test]
+fn configs_that_cannot_be_read_or_parsed() {
+    let root = Root::new();
+    root.add_app("broken.json", "{\"uwsgi\": {\"uid\": ");
+    root.enable("broken.json");
+    root.add_app("tags.xml", "<uwsgi><uid>33</uwsgi>");
+    root.enable("tags.xml");
+    root.add_app("colon.ini", "[uwsgi]\nmaster = true\nuid: www-data\n");
+    root.enable("colon.ini");
+    root.add_app("nobody.ini", "[uwsgi]\nuid = no-such-user-uwa\n");
+    root.enable("nobody.ini");
+    // A FIFO and a huge sparse file behind enabled links: clear errors,
+    // and doctor neither hangs nor reads 100 MB.
+    nix::unistd::mkfifo(
+        &root.available().join("fifo.ini"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    root.enable("fifo.ini");
+    let big = fs::File::create(root.available().join("big.ini")).unwrap();
+    big.set_len(100 * 1024 * 1024).unwrap();
+    root.enable("big.ini");
+
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1);
+    let unreadable = findings(&json, "unreadable-config");
+    for app in ["app/broken", "app/tags", "app/big"] {
+        assert!(
+            unreadable.iter().any(|f| f["app"] == app),
+            "{app} not reported: {json:#}"
+        );
+    }
+    assert!(
+        findings(&json, "link-not-a-file")
+            .iter()
+            .any(|f| f["app"] == "app/fifo"),
+        "{json:#}"
+    );
+    let big = unreadable.iter().find(|f| f["app"] == "app/big").unwrap();
+    assert!(
+        big["message"].as_str().unwrap().contains("larger"),
+        "{big:#}"
+    );
+    let note = findings(&json, "config-note")
+        .into_iter()
+        .find(|f| f["app"] == "app/colon")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(
+        note["message"].as_str().unwrap().contains("line 3"),
+        "{note:#}"
+    );
+    let f = findings(&json, "unknown-account");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/nobody");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-user-uwa"));
+}
+
+#[test]
+fn settings_and_the_permission_switch() {
+    let root = Root::new();
+    root.add_app("mine.ini", "[uwsgi]\n");
+    root.enable("mine.ini");
+    chown(root.available().join("mine.ini"), Some(WWW_DATA), None).unwrap();
+    fs::create_dir_all(root.path().join("etc/default")).unwrap();
+    fs::write(
+        root.path().join("etc/default/uwsgi"),
+        "CHECK_CONFIG_PERMISSIONS=no\nVERBOSE=perhaps\n",
+    )
+    .unwrap();
+    let (code, json, _) = root.doctor(&[]);
+    // Unsafe, but start runs it anyway: a warning, not an error.
+    assert_eq!(code, 0, "{json:#}");
+    let f = findings(&json, "unsafe-permissions");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "warning");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("CHECK_CONFIG_PERMISSIONS=no"));
+    let s = findings(&json, "settings");
+    assert_eq!(s.len(), 1, "{json:#}");
+    assert!(s[0]["message"].as_str().unwrap().contains("line 2"));
+}
+
+#[test]
+fn runtime_dirs_of_another_user() {
+    let root = Root::new();
+    root.add_app("w.ini", "[uwsgi]\nuid = www-data\ngid = www-data\n");
+    root.enable("w.ini");
+    let run = root.run_dir("w");
+    fs::create_dir_all(&run).unwrap();
+    // Owned by root, but the instance runs as www-data.
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "runtime-dir-owner");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert!(f[0]["message"].as_str().unwrap().contains("www-data"));
+    chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    let (_, json, _) = root.doctor(&[]);
+    assert!(findings(&json, "runtime-dir-owner").is_empty(), "{json:#}");
+}
