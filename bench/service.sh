@@ -91,6 +91,7 @@ chmod 755 "$work" # apt's sandbox user writes the download here
 
 floor_pid=
 sampled_pid=
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Every uWSGI process this run started names $work/ on its command line (the
 # inherited config's path), masters and workers alike: kill exactly those.
@@ -363,6 +364,7 @@ for _ in $(seq "$FLOOR_RUNS"); do
     t1=$(now_us)
     floor_pid=
 sampled_pid=
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
     floors+=($((t1 - t0)))
 done
 T[floor]=$(printf '%s\n' "${floors[@]}" | median)
@@ -443,7 +445,7 @@ cat <<EOF
 uwsgi-apps init.d front end vs Debian's /etc/init.d/uwsgi (uwsgi $deb_version)
 $(uwsgi --version) uWSGI, python3 plugin; $N instances, master + $WORKERS workers each,$([ "$DIE_ON_TERM" = 1 ] && echo ' die-on-term,' || echo ' no die-on-term,') unix sockets, as root;
 every instance runs ${SETTLE} s before it is stopped (uWSGI's race with young workers: see the script)
-machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(date -u +%Y-%m-%dT%H:%MZ)
+machine: $(nproc) CPUs, load average $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(date -u +%Y-%m-%dT%H:%MZ)
 
 EOF
 row "what" "Debian" "ours" "ratio" "target"
