@@ -14,3 +14,10 @@ echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --locked 2>&1
+
+# The package as an administrator meets it: build the .deb, lintian it,
+# install it with apt-get on this machine, run it end to end with the real
+# uWSGI, then purge it and everything the test made (tests/package/e2e.sh).
+echo "== Debian package"
+deb="$(./scripts/build-deb)"
+./tests/package/e2e.sh "$deb"

@@ -103,6 +103,63 @@ pub fn children_of(parent_pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// For each of `parents`, the age of its youngest live child, in one pass
+/// over /proc whatever the number of parents. A parent without children
+/// is absent from the map.
+pub fn youngest_child_ages(parents: &[i32]) -> std::collections::HashMap<i32, Duration> {
+    let mut ages = std::collections::HashMap::new();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return ages;
+    };
+    let Some(now) = seconds_since_boot() else {
+        return ages;
+    };
+    for pid in dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    {
+        let Some(fields) = stat_fields(pid) else {
+            continue;
+        };
+        let Some(ppid) = fields.get(1).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !parents.contains(&ppid) {
+            continue;
+        }
+        if !fields
+            .first()
+            .and_then(|s| s.chars().next())
+            .is_some_and(|s| !is_exited_state(s))
+        {
+            continue;
+        }
+        let Some(started) = fields.get(19).and_then(|t| ticks_to_seconds(t)) else {
+            continue;
+        };
+        let age = Duration::from_secs_f64((now - started).max(0.0));
+        ages.entry(ppid)
+            .and_modify(|a: &mut Duration| *a = (*a).min(age))
+            .or_insert(age);
+    }
+    ages
+}
+
+fn seconds_since_boot() -> Option<f64> {
+    let text = fs::read_to_string("/proc/uptime").ok()?;
+    text.split_ascii_whitespace().next()?.parse().ok()
+}
+
+/// A start time in clock ticks since boot (field 22 of /proc/PID/stat) in
+/// seconds.
+fn ticks_to_seconds(ticks: &str) -> Option<f64> {
+    let ticks: u64 = ticks.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|&h| h > 0)?;
+    Some(ticks as f64 / hz as f64)
+}
+
 /// How long the process has run.
 pub fn uptime(pid: i32) -> Option<Duration> {
     let start_ticks: u64 = stat_fields(pid)?.get(19)?.parse().ok()?;

@@ -41,6 +41,25 @@ pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// SIGINT again (see `Engine::wait_exit_or_kill`); uWSGI normally stops in
 /// about a second.
 pub const STOP_NUDGE: Duration = Duration::from_secs(3);
+
+/// How old an instance's youngest worker must be before SIGINT reaches it.
+/// A uWSGI 2.0.21 worker a few milliseconds old still runs the master's
+/// inherited signal handlers, so the SIGINT the master forwards to it is
+/// lost and the master then waits its 60 s worker mercy (our stop would end
+/// in SIGKILL after --timeout). READY=1 arrives inside that window, so a
+/// `start` followed at once by `stop` met it half the time; measured: 1.0 s
+/// when signalled 0.3 s later, 30 s (our SIGKILL) when signalled at once.
+pub const WORKER_SETTLE: Duration = Duration::from_millis(500);
+
+/// How long to wait so that every master's youngest worker is at least
+/// `WORKER_SETTLE` old: one wait for all instances, at most `WORKER_SETTLE`.
+fn settle_delay(youngest: &std::collections::HashMap<i32, Duration>) -> Duration {
+    youngest
+        .values()
+        .map(|age| WORKER_SETTLE.saturating_sub(*age))
+        .max()
+        .unwrap_or(Duration::ZERO)
+}
 /// Lines of the log shown when a start fails.
 pub const LOG_TAIL_LINES: usize = 15;
 
@@ -538,7 +557,7 @@ impl<'a> Engine<'a> {
             pa.cmp(&pb)
         });
         let mut locks = Vec::new();
-        let mut signalled: Vec<(usize, Master)> = Vec::new();
+        let mut to_signal: Vec<(usize, Master)> = Vec::new();
         // An instance whose config is gone (disabled while it ran) can
         // still be stopped: its runtime dir says where its master is.
         for (i, target) in targets.iter().enumerate() {
@@ -546,15 +565,7 @@ impl<'a> Engine<'a> {
                 continue;
             };
             if let Ok((Some(master), _)) = probe(self, spec) {
-                match master.signal(Signal::INT) {
-                    Ok(()) => signalled.push((i, master)),
-                    Err(e) => {
-                        outcomes[i] = Some(Outcome::failed(format!(
-                            "cannot send SIGINT to pid {}: {e}",
-                            master.pid()
-                        )))
-                    }
-                }
+                to_signal.push((i, master));
             }
         }
         for &i in &by_path {
@@ -569,15 +580,7 @@ impl<'a> Engine<'a> {
                 }
             }
             match probe(self, &config.spec) {
-                Ok((Some(master), _)) => match master.signal(Signal::INT) {
-                    Ok(()) => signalled.push((i, master)),
-                    Err(e) => {
-                        outcomes[i] = Some(Outcome::failed(format!(
-                            "cannot send SIGINT to pid {}: {e}",
-                            master.pid()
-                        )))
-                    }
-                },
+                Ok((Some(master), _)) => to_signal.push((i, master)),
                 Ok((None, _)) => {
                     outcomes[i] = Some(match self.remove_run_dir(&config.spec) {
                         Ok(()) => Outcome::Already { pid: None },
@@ -585,6 +588,24 @@ impl<'a> Engine<'a> {
                     })
                 }
                 Err(e) => outcomes[i] = Some(Outcome::failed(e.to_string())),
+            }
+        }
+
+        let masters: Vec<i32> = to_signal.iter().map(|(_, m)| m.pid()).collect();
+        let settle = settle_delay(&crate::process::procfs::youngest_child_ages(&masters));
+        if !settle.is_zero() {
+            std::thread::sleep(settle);
+        }
+        let mut signalled: Vec<(usize, Master)> = Vec::new();
+        for (i, master) in to_signal {
+            match master.signal(Signal::INT) {
+                Ok(()) => signalled.push((i, master)),
+                Err(e) => {
+                    outcomes[i] = Some(Outcome::failed(format!(
+                        "cannot send SIGINT to pid {}: {e}",
+                        master.pid()
+                    )))
+                }
             }
         }
 
@@ -832,5 +853,24 @@ pub fn name_of(target: &Target) -> &OsStr {
     match &target.spec {
         Some(spec) => &spec.name,
         None => &target.given,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn settle_waits_for_the_youngest_worker_of_all_masters() {
+        assert_eq!(settle_delay(&HashMap::new()), Duration::ZERO);
+        let ages = HashMap::from([
+            (10, Duration::from_secs(5)),
+            (11, Duration::from_millis(100)),
+            (12, Duration::from_millis(450)),
+        ]);
+        assert_eq!(settle_delay(&ages), WORKER_SETTLE - Duration::from_millis(100));
+        let old = HashMap::from([(10, Duration::from_secs(2))]);
+        assert_eq!(settle_delay(&old), Duration::ZERO);
     }
 }
