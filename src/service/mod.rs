@@ -37,9 +37,9 @@ use lock::InstanceLock;
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// After SIGKILL, how long to wait before giving up on a process.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
-/// How long a stopping master may take before its workers get their
-/// SIGINT again (see `Engine::wait_exit_or_kill`); uWSGI normally stops in
-/// about a second.
+/// How long a stopping master may take before it gets its SIGINT again
+/// (see `Engine::wait_exit_or_kill`); uWSGI normally stops in about a
+/// second.
 pub const STOP_NUDGE: Duration = Duration::from_secs(3);
 
 /// How old an instance's youngest worker must be before SIGINT reaches it.
@@ -647,10 +647,9 @@ impl<'a> Engine<'a> {
     /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
     /// of its READY=1 (nothing in /proc tells that moment apart): either
     /// the master ignores it, or a worker does and the master waits its
-    /// 60 s "mercy" for it. So every `STOP_NUDGE` a master still there gets
-    /// SIGINT again, and so do its workers: only children of that master
-    /// (pinned by its pidfd), running the uWSGI program, each pinned by its
-    /// own pidfd before it is checked.
+    /// 60 s "mercy" for it. The stop waits for fresh workers to settle
+    /// before signalling (`WORKER_SETTLE`), and every `STOP_NUDGE` a master
+    /// still there gets SIGINT again, in case the master itself lost it.
     fn wait_exit_or_kill(&self, signalled: &[(usize, Master)]) -> Vec<bool> {
         let deadline = Instant::now() + self.options.stop_timeout;
         let mut gone = vec![false; signalled.len()];
@@ -685,34 +684,13 @@ impl<'a> Engine<'a> {
         gone
     }
 
-    /// Repeat SIGINT to a master that is still there, and to its workers.
-    /// A master already stopping ignores it; a worker exits on it.
+    /// Repeat SIGINT to a master that is still there. Only the master:
+    /// the SPEC allows no signal to any other process, workers included;
+    /// the race a repeat used to paper over is closed before the first
+    /// SIGINT instead (`WORKER_SETTLE`, and `start` returning only once the
+    /// workers have their own handlers).
     fn nudge(&self, master: &Master) {
         let _ = master.signal(Signal::INT);
-        self.nudge_workers(master);
-    }
-
-    /// Repeat SIGINT to the workers of a master that is stopping.
-    fn nudge_workers(&self, master: &Master) {
-        self.signal_workers(master, Signal::INT);
-    }
-
-    /// Send `signal` to the workers of a master: only its children (the
-    /// master pinned by its pidfd and still there), running the uWSGI
-    /// program, each pinned by its own pidfd before it is checked.
-    fn signal_workers(&self, master: &Master, signal: Signal) {
-        for pid in procfs::children_of(master.pid()) {
-            let Ok(pidfd) = crate::process::identity::open_pidfd(pid) else {
-                continue;
-            };
-            let ours = procfs::parent(pid) == Some(master.pid())
-                && !master.has_exited()
-                && self.daemon.runs(pid)
-                && !crate::process::identity::has_exited(std::os::fd::AsFd::as_fd(&pidfd));
-            if ours {
-                let _ = rustix::process::pidfd_send_signal(&pidfd, signal);
-            }
-        }
     }
 
     fn remove_run_dir(&self, spec: &Confspec) -> Result<()> {
@@ -787,7 +765,9 @@ impl<'a> Engine<'a> {
             .map_err(|e| Error::os(format!("send a signal to pid {}", master.pid()), e))?;
         if let Some(notify) = notify {
             let deadline = Instant::now() + self.options.start_timeout;
-            let nudge = || self.signal_workers(&master, signal);
+            // Nothing is re-sent while waiting: a second SIGHUP would be a
+            // second reload, and workers are never signalled.
+            let nudge = || {};
             if let Err(why) = launch::await_reload(&master, &notify, deadline, &nudge) {
                 let log = self.layout.log_file(spec);
                 return Ok(Outcome::Failed {
