@@ -428,6 +428,9 @@ fn an_app_that_cannot_load_is_a_failure_with_its_log() {
     assert!(err.contains("missing.py"), "the log tail is missing: {err}");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(http(port).is_some());
+    // Nothing is left of the failed start: no runtime dir, no pidfile.
+    assert!(!s.run_dir("broken").exists());
+    assert!(s.run_dir("good").join("pid").exists());
 
     let o = s.apps(&["start", "broken", "good", "--json"]);
     assert_eq!(code(&o), 1);

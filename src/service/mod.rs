@@ -492,7 +492,20 @@ impl<'a> Engine<'a> {
         let ns_run = self.layout.run_namespace_dir(&spec.namespace);
         make_dirs_root(&ns_run)?;
         let run_dir = self.layout.run_dir(spec);
-        make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
+        let created = make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
+        let outcome = self.launch_in_run_dir(config, &run_as);
+        // A start that failed leaves nothing behind: the runtime dir it
+        // made goes again, unless a master (of whatever start) lives in it.
+        let started = matches!(outcome, Ok(Outcome::Done { .. } | Outcome::Already { .. }));
+        if created && !started && !matches!(probe(self, spec), Ok((Some(_), _))) {
+            let _ = fs::remove_dir_all(&run_dir);
+        }
+        outcome
+    }
+
+    /// The part of a start that runs once the runtime dir exists.
+    fn launch_in_run_dir(&self, config: &EnabledConfig, run_as: &RunAs) -> Result<Outcome> {
+        let spec = &config.spec;
         make_dirs_root(&self.layout.log_dir(&spec.namespace))?;
 
         let (master, file) = probe(self, spec)?;
@@ -849,7 +862,10 @@ mod tests {
             (11, Duration::from_millis(100)),
             (12, Duration::from_millis(450)),
         ]);
-        assert_eq!(settle_delay(&ages), WORKER_SETTLE - Duration::from_millis(100));
+        assert_eq!(
+            settle_delay(&ages),
+            WORKER_SETTLE - Duration::from_millis(100)
+        );
         let old = HashMap::from([(10, Duration::from_secs(2))]);
         assert_eq!(settle_delay(&old), Duration::ZERO);
     }
