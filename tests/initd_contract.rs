@@ -921,3 +921,106 @@ fn fixture_runs_under_uwsgi_by_hand_and_is_cleaned_up() {
     );
     assert!(!root.exists(), "the root was removed");
 }
+
+// ------------------------------------------------ run-as, config formats
+
+/// The uid of PID, from /proc/PID/status (real uid).
+fn uid_of(pid: i32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn the_apps_uid_and_gid_win_over_the_inherited_ones() {
+    let l = Live::new();
+    let port = l.app("hello", "uid = nobody\ngid = nogroup\n");
+    expect(
+        &l.initd(&["start", "hello"]),
+        0,
+        &line("Starting", ". done."),
+    );
+    assert_eq!(http_wait(port, HTTP), "hello hello");
+    let pid = l.master("hello");
+    let nobody = nix::unistd::User::from_name("nobody")
+        .ok()
+        .flatten()
+        .expect("the user nobody");
+    let nogroup = nix::unistd::Group::from_name("nogroup")
+        .ok()
+        .flatten()
+        .expect("the group nogroup");
+    assert_eq!(
+        owner_mode(&l.rundir("hello")),
+        (nobody.uid.as_raw(), nogroup.gid.as_raw(), 0o755),
+        "the run dir belongs to the uid:gid the app runs as"
+    );
+    for w in children(pid) {
+        assert_eq!(uid_of(w), Some(nobody.uid.as_raw()), "worker {w}");
+    }
+}
+
+#[test]
+fn each_config_format_is_loaded_with_its_own_option() {
+    let l = Live::new();
+    let app = l.r.path("srv/app.py");
+    let app = app.display();
+    let (yport, jport) = (common::live::free_port(), common::live::free_port());
+    l.app_file(
+        "ya.YAML",
+        &format!(
+            "uwsgi:\n  plugins: python3\n  http-socket: 127.0.0.1:{yport}\n  wsgi-file: {app}\n"
+        ),
+    );
+    l.app_file(
+        "js.json",
+        &format!(
+            "{{\"uwsgi\": {{\"plugins\": \"python3\", \"http-socket\": \"127.0.0.1:{jport}\", \"wsgi-file\": \"{app}\"}}}}\n"
+        ),
+    );
+    expect(
+        &l.initd(&["start", "ya", "js"]),
+        0,
+        &line("Starting", ". . done."),
+    );
+    assert_eq!(http_wait(yport, HTTP), "hello ya");
+    assert_eq!(http_wait(jport, HTTP), "hello js");
+    for (file, opt) in [("ya.YAML", "--yaml"), ("js.json", "--json")] {
+        let conf = l.r.enabled().join(file);
+        let master = l
+            .masters()
+            .into_iter()
+            .find(|&m| cmdline(m).iter().any(|a| Path::new(a) == conf))
+            .unwrap_or_else(|| panic!("no master runs {file}"));
+        let argv = cmdline(master);
+        assert_eq!(
+            argv.get(3..5),
+            Some(&[OsString::from(opt), conf.into_os_string()][..]),
+            "{argv:?}"
+        );
+    }
+    expect(&l.initd(&["stop"]), 0, &line("Stopping", ". . done."));
+    l.wait_no_masters(Duration::from_secs(3));
+}
+
+#[test]
+fn stopping_several_instances_signals_all_before_waiting() {
+    let l = Live::new();
+    let names = ["s1", "s2", "s3", "s4"];
+    let ports: Vec<u16> = names.iter().map(|n| l.app(n, "")).collect();
+    expect(&l.initd(&["start"]), 0, &line("Starting", ". . . . done."));
+    for p in &ports {
+        http_wait(*p, HTTP);
+    }
+    let pids: Vec<i32> = names.iter().map(|n| l.master(n)).collect();
+
+    // Each master takes about a second to bury its worker on SIGINT; one
+    // after the other, four would take four.
+    let t = Instant::now();
+    expect(&l.initd(&["stop"]), 0, &line("Stopping", ". . . . done."));
+    let took = t.elapsed();
+    for pid in pids {
+        assert!(!alive(pid));
+    }
+    assert!(took < Duration::from_millis(3500), "stop took {took:?}");
+}
