@@ -685,6 +685,13 @@ fn reload_and_force_reload_keep_the_master_and_renew_its_workers() {
     let pid = l.master("hello");
     let argv = cmdline(pid);
 
+    // uWSGI logs which kind of reload a signal asked for: SIGHUP is
+    // graceful, SIGTERM brutal.
+    let count = |what: &str| l.log("hello").matches(what).count();
+    let graceful = "...gracefully killing workers...";
+    let brutal = "...brutally killing workers...";
+    assert_eq!((count(graceful), count(brutal)), (0, 0));
+
     let before = children(pid);
     expect(
         &l.initd(&["reload", "hello"]),
@@ -692,6 +699,7 @@ fn reload_and_force_reload_keep_the_master_and_renew_its_workers() {
         &line("Reloading", ". done."),
     );
     let after = wait_new_workers(pid, &before, Duration::from_secs(20));
+    assert_eq!((count(graceful), count(brutal)), (1, 0), "reload is SIGHUP");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     assert_eq!(l.master("hello"), pid, "reload keeps the master");
     assert_eq!(cmdline(pid), argv);
@@ -702,6 +710,11 @@ fn reload_and_force_reload_keep_the_master_and_renew_its_workers() {
         &line("Forced reloading", ". done."),
     );
     wait_new_workers(pid, &after, Duration::from_secs(20));
+    assert_eq!(
+        (count(graceful), count(brutal)),
+        (1, 1),
+        "force-reload is SIGTERM"
+    );
     assert_eq!(http_wait(port, HTTP), "hello hello");
     assert_eq!(l.master("hello"), pid, "force-reload keeps the master");
     expect_env(pid, "UWSGI_DEB_CONFNAME", "hello");
@@ -838,7 +851,19 @@ fn modern_output_names_the_instance_and_its_pid() {
     http_wait(port, HTTP);
     let pid = l.master("hello");
     expect(&o, 0, &format!("hello: started (pid {pid})\n"));
-    expect(&l.apps(&["start", "hello"]), 0, "hello: already running\n");
+    // SPEC: "its name, what happened and the pid"; the pid may be left out
+    // when nothing happened.
+    let again = l.apps(&["start", "hello"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(
+        [
+            "hello: already running\n".to_string(),
+            format!("hello: already running (pid {pid})\n")
+        ]
+        .contains(&stdout(&again)),
+        "{}",
+        stdout(&again)
+    );
 
     let o = l.apps(&["start", "--json", "hello"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -1023,4 +1048,203 @@ fn stopping_several_instances_signals_all_before_waiting() {
         assert!(!alive(pid));
     }
     assert!(took < Duration::from_millis(3500), "stop took {took:?}");
+}
+
+// ------------------------------------------------------ harder failures
+
+#[test]
+fn stop_kills_an_instance_that_outlives_the_timeout() {
+    let l = Live::new();
+    // The app is loaded in the worker (lazy-apps) and makes it ignore
+    // SIGINT, so the master waits for it far longer than --timeout.
+    l.write_file(
+        "srv/stubborn.py",
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n\
+         signal.signal(signal.SIGTERM, signal.SIG_IGN)\n\n\
+         def application(e, s):\n    s('200 OK', [])\n    return [b'stubborn']\n",
+        0o644,
+    );
+    let port = common::live::free_port();
+    l.app_file(
+        "stubborn.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nlazy-apps = true\nhttp-socket = 127.0.0.1:{port}\n\
+             wsgi-file = {}\n",
+            l.r.path("srv/stubborn.py").display()
+        ),
+    );
+    let o = l.apps(&["start", "stubborn"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(http_wait(port, HTTP), "stubborn");
+    let pid = l.master("stubborn");
+
+    let t = Instant::now();
+    let o = l.apps(&["stop", "--timeout", "2", "stubborn"]);
+    let took = t.elapsed();
+    assert!(!alive(pid), "SIGKILL after the timeout; stop took {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "stop took {took:?} with --timeout 2"
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "stopped is stopped: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn reload_with_wait_fails_when_the_reloaded_app_dies() {
+    let l = Live::new();
+    let port = l.app("hello", "need-app = true\n");
+    let o = l.apps(&["start", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    http_wait(port, HTTP);
+    let pid = l.master("hello");
+
+    // The app's file disappears; the reloaded master cannot load it.
+    fs::remove_file(l.r.path("srv/app.py")).unwrap();
+    let t = Instant::now();
+    let o = l.apps(&["reload", "--wait", "--start-timeout", "10", "hello"]);
+    let took = t.elapsed();
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        took < Duration::from_secs(8),
+        "took {took:?}: the death was not seen"
+    );
+    assert!(wait_gone(pid, Duration::from_secs(5)));
+}
+
+#[test]
+fn the_pidfile_stays_root_0644_after_a_reload_with_wait() {
+    let l = Live::new();
+    let port = l.app("hello", "");
+    let o = l.apps(&["start", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    http_wait(port, HTTP);
+    let o = l.apps(&["reload", "--wait", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(owner_mode(&l.pidfile("hello")), (0, 0, 0o644));
+}
+
+#[test]
+fn another_namespace_has_its_own_dirs_and_environment() {
+    let l = Live::new();
+    let port = common::live::free_port();
+    let avail = l.r.path("etc/uwsgi/sites-available");
+    let enabled = l.r.path("etc/uwsgi/sites-enabled");
+    fs::create_dir_all(&avail).unwrap();
+    fs::create_dir_all(&enabled).unwrap();
+    l.write_file(
+        "etc/uwsgi/sites-available/blog.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
+            l.r.path("srv/app.py").display()
+        ),
+        0o644,
+    );
+    std::os::unix::fs::symlink("../sites-available/blog.ini", enabled.join("blog.ini")).unwrap();
+
+    // Not among "all": that is apps-enabled only, as in Debian.
+    let all = l.initd(&["start"]);
+    assert_eq!(code(&all), 0, "{}", stderr(&all));
+    assert!(
+        l.masters().is_empty(),
+        "start without confspec ran {:?}",
+        l.masters()
+    );
+
+    l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
+    expect(
+        &l.initd(&["start", "site/blog"]),
+        0,
+        &line("Starting", "site/blog done."),
+    );
+    assert_eq!(http_wait(port, HTTP), "hello blog");
+    let pidfile = l.r.path("run/uwsgi/site/blog/pid");
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .expect("the pidfile in run/uwsgi/site/blog")
+        .trim()
+        .parse()
+        .unwrap();
+    expect_env(pid, "UWSGI_DEB_CONFNAMESPACE", "site");
+    expect_env(pid, "UWSGI_DEB_CONFNAME", "blog");
+    let argv = cmdline(pid);
+    assert_eq!(
+        argv.get(4),
+        Some(&enabled.join("blog.ini").into_os_string())
+    );
+    assert_eq!(
+        argv.get(6),
+        Some(&l.r.path("var/log/uwsgi/site/blog.log").into_os_string())
+    );
+    assert_eq!(code(&l.initd(&["status", "site/blog"])), 0);
+    expect(
+        &l.initd(&["stop", "site/blog"]),
+        0,
+        &line("Stopping", "site/blog done."),
+    );
+    assert!(!alive(pid));
+}
+
+#[test]
+fn confspecs_that_are_no_names_start_nothing() {
+    let l = Live::new();
+    l.app("hello", "");
+    for spec in [
+        "../hello",
+        "app/../hello",
+        "/hello",
+        "a/b/c",
+        "",
+        ".",
+        "app/",
+    ] {
+        let o = l.initd(&["start", spec]);
+        let status = code(&o);
+        assert!(
+            status == 0 || status == 1,
+            "start {spec:?}: exit {status}: {}",
+            stderr(&o)
+        );
+        assert!(
+            [line("Starting", "? done."), line("Starting", "! failed!")].contains(&stdout(&o)),
+            "start {spec:?}: {}",
+            stdout(&o)
+        );
+        assert!(l.masters().is_empty(), "start {spec:?} ran something");
+    }
+}
+
+#[test]
+fn a_daemon_that_does_not_exist_fails_the_start() {
+    let l = Live::new();
+    l.app("hello", "");
+    let o = l.apps(&["--daemon", "/nonexistent/uwsgi", "initd", "start", "hello"]);
+    expect(&o, 1, &line("Starting", "! failed!"));
+    assert!(!stderr(&o).is_empty(), "the reason is given");
+    assert!(l.masters().is_empty());
+}
+
+#[test]
+fn ten_apps_start_in_parallel_and_all_serve() {
+    let l = Live::new();
+    let names: Vec<String> = (0..10).map(|i| format!("app{i:02}")).collect();
+    let ports: Vec<u16> = names.iter().map(|n| l.app(n, "")).collect();
+    let o = l.apps(&["start", "-j", "4"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 10, "{}", stdout(&o));
+    for (name, port) in names.iter().zip(&ports) {
+        // Ready means ready: the first try must answer.
+        assert_eq!(
+            http_get(*port).as_deref(),
+            Ok(format!("hello {name}").as_str())
+        );
+        l.master(name);
+    }
+    let o = l.apps(&["stop"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    l.wait_no_masters(Duration::from_secs(3));
 }
