@@ -1248,3 +1248,76 @@ fn ten_apps_start_in_parallel_and_all_serve() {
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     l.wait_no_masters(Duration::from_secs(3));
 }
+
+#[test]
+fn a_pidfile_naming_another_instances_master_is_not_this_instance() {
+    let l = Live::new();
+    let other_port = l.app("other", "");
+    let port = l.app("hello", "");
+    expect(
+        &l.initd(&["start", "other"]),
+        0,
+        &line("Starting", ". done."),
+    );
+    http_wait(other_port, HTTP);
+    let other = l.master("other");
+    let workers = children(other);
+    l.fake_pidfile("hello", &format!("{other}\n"));
+
+    // SPEC: never signal a process that is not this instance's master.
+    let status = code(&l.initd(&["status", "hello"]));
+    assert!(status == 1 || status == 3, "status of hello: {status}");
+    expect(
+        &l.initd(&["stop", "hello"]),
+        0,
+        &line("Stopping", ". done."),
+    );
+    let o = l.initd(&["reload", "hello"]);
+    assert_eq!(code(&o), 1, "hello does not run: {}", stdout(&o));
+    assert!(alive(other), "stop hello stopped other");
+    assert_eq!(children(other), workers, "reload hello reloaded other");
+
+    expect(
+        &l.initd(&["start", "hello"]),
+        0,
+        &line("Starting", ". done."),
+    );
+    assert_eq!(http_wait(port, HTTP), "hello hello");
+    assert_ne!(l.master("hello"), other);
+    assert_eq!(l.master("other"), other);
+}
+
+#[test]
+fn an_empty_inherited_config_setting_runs_the_app_config_alone() {
+    let l = Live::new();
+    l.settings("INHERITED_CONFIG=\n");
+    // Without the inherited config nothing names a uid: it runs as root.
+    let port = l.app("hello", "master = true\nprocesses = 1\n");
+    expect(
+        &l.initd(&["start", "hello"]),
+        0,
+        &line("Starting", ". done."),
+    );
+    assert_eq!(http_wait(port, HTTP), "hello hello");
+    let pid = l.master("hello");
+    let want: Vec<OsString> = [
+        Path::new(DAEMON),
+        Path::new("--ini"),
+        &l.conffile("hello"),
+        Path::new("--daemonize"),
+        &l.logfile("hello"),
+        Path::new("--pidfile"),
+        &l.pidfile("hello"),
+    ]
+    .iter()
+    .map(|p| p.as_os_str().to_owned())
+    .collect();
+    assert_eq!(cmdline(pid), want);
+    assert_eq!(owner_mode(&l.rundir("hello")), (0, 0, 0o755));
+    expect(
+        &l.initd(&["stop", "hello"]),
+        0,
+        &line("Stopping", ". done."),
+    );
+    assert!(!alive(pid));
+}
