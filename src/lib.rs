@@ -24,6 +24,8 @@ pub mod exit;
 pub mod generate;
 pub mod layout;
 pub mod name;
+pub mod process;
+pub mod service;
 pub mod settings;
 #[macro_use]
 pub mod output;
@@ -98,6 +100,9 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
             let layout = layout_of(&cli.global);
+            if let Some(code) = service_command(&layout, &cli.command) {
+                return code;
+            }
             let what = match cli.command {
                 Command::Doctor(args) => return doctor::run(&layout, &args.names, args.json),
                 // Packaging and shell completion; not part of the product's
@@ -139,4 +144,56 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
 // is replaced by the real command as it arrives.
 fn not_yet(_layout: &Layout, what: &str) -> error::Result<i32> {
     Err(error::Error::Failed(format!("{what}: not implemented yet")))
+}
+
+/// The service commands (start/stop/reload/force-reload/restart/status and
+/// initd); `None` for the others.
+fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i32>> {
+    use output::service::Operation;
+    use service::run::{initd, modern, Choices};
+    let start = |o: &cli::StartOpts| Choices {
+        jobs: o.jobs.map(usize::from),
+        start_timeout: o.start_timeout,
+        ..Choices::default()
+    };
+    let (op, targets, choices) = match command {
+        Command::Initd(a) => return Some(initd(layout, &a.args)),
+        Command::Start(a) => (Operation::Start, &a.targets, start(&a.start)),
+        Command::Stop(a) => (
+            Operation::Stop,
+            &a.targets,
+            Choices {
+                stop_timeout: Some(a.stop.timeout),
+                ..Choices::default()
+            },
+        ),
+        Command::Restart(a) => (
+            Operation::Restart,
+            &a.targets,
+            Choices {
+                stop_timeout: Some(a.stop.timeout),
+                ..start(&a.start)
+            },
+        ),
+        Command::Reload(a) | Command::ForceReload(a) => (
+            if matches!(command, Command::Reload(_)) {
+                Operation::Reload
+            } else {
+                Operation::ForceReload
+            },
+            &a.targets,
+            Choices {
+                wait: a.reload.wait,
+                start_timeout: a.reload.start_timeout,
+                ..Choices::default()
+            },
+        ),
+        Command::Status(a) => (Operation::Status, &a.targets, Choices::default()),
+        _ => return None,
+    };
+    let choices = Choices {
+        json: targets.json,
+        ..choices
+    };
+    Some(modern(layout, op, &targets.confspecs, &choices))
 }

@@ -61,3 +61,6 @@ pub fn error(message: impl fmt::Display) {
 pub fn warning(message: impl fmt::Display) {
     write_stderr(format_args!("{}: warning: {}\n", program_name(), message));
 }
+
+pub mod initd;
+pub mod service;

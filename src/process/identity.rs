@@ -1,0 +1,141 @@
+//! Which process is an instance's uWSGI master, and signalling it safely.
+//!
+//! A PID is only a number that the kernel hands out again once its process
+//! is gone. So the pidfd is opened FIRST: from then on it names that one
+//! process, whatever happens to the number. Only then is the process
+//! checked (alive, not a zombie, running the uWSGI program), and after the
+//! checks the pidfd is asked whether the process is still there, so that
+//! the checks were about the process the pidfd holds. Every signal goes
+//! through the pidfd: a recycled PID can never receive one.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
+
+use super::procfs;
+
+/// The uWSGI program, resolved once (`/usr/bin/uwsgi` → `/usr/bin/uwsgi-core`).
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// As configured: what is executed.
+    pub path: PathBuf,
+    /// Resolved: what /proc/PID/exe of its processes shows.
+    pub resolved: PathBuf,
+}
+
+impl Daemon {
+    pub fn new(path: &Path) -> Daemon {
+        let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        Daemon {
+            path: path.to_path_buf(),
+            resolved,
+        }
+    }
+
+    /// Whether the process runs this program.
+    pub fn runs(&self, pid: i32) -> bool {
+        procfs::exe(pid).is_some_and(|exe| procfs::same_program(&exe, &self.resolved))
+    }
+}
+
+/// A verified, live uWSGI master, held by its pidfd.
+#[derive(Debug)]
+pub struct Master {
+    pid: i32,
+    pidfd: OwnedFd,
+}
+
+/// Open a pidfd for `pid` (which must be positive).
+pub fn open_pidfd(pid: i32) -> io::Result<OwnedFd> {
+    // Zero and negative numbers name process groups or "all", never one
+    // process.
+    if pid <= 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
+    Ok(pidfd_open(pid, PidfdFlags::empty())?)
+}
+
+/// Whether the process behind a pidfd has exited (without blocking).
+pub fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::from_borrowed_fd(pidfd, PollFlags::IN)];
+    match poll(&mut fds, Some(&rustix::event::Timespec::default())) {
+        Ok(n) => n > 0,
+        // Cannot ask: treat as gone, so that nothing is signalled on a guess.
+        Err(_) => true,
+    }
+}
+
+impl Master {
+    /// The master behind `pid`, or `None` when that PID is not a live,
+    /// non-zombie process running `daemon`.
+    pub fn open(pid: i32, daemon: &Daemon) -> Option<Master> {
+        let pidfd = open_pidfd(pid).ok()?;
+        let state = procfs::state(pid)?;
+        if procfs::is_exited_state(state) || !daemon.runs(pid) {
+            return None;
+        }
+        // The checks above read /proc by number; they were about the
+        // pidfd's process only if it has not exited since.
+        if has_exited(pidfd.as_fd()) {
+            return None;
+        }
+        Some(Master { pid, pidfd })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    pub fn signal(&self, signal: Signal) -> io::Result<()> {
+        match pidfd_send_signal(&self.pidfd, signal) {
+            Ok(()) => Ok(()),
+            // It exited in the meantime: the signal's purpose is served
+            // for a stop, and the caller sees the exit through the pidfd.
+            Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn has_exited(&self) -> bool {
+        has_exited(self.pidfd())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_running_another_program_is_not_a_master() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let uwsgi = Daemon::new(Path::new("/usr/bin/uwsgi"));
+        assert!(Master::open(pid, &uwsgi).is_none());
+        let sleep = Daemon::new(Path::new("/bin/sleep"));
+        let m = Master::open(pid, &sleep).expect("sleep is what it runs");
+        m.signal(Signal::KILL).unwrap();
+        child.wait().unwrap();
+        // A zombie or a reaped process is never a master.
+        assert!(m.has_exited());
+        assert!(Master::open(pid, &sleep).is_none());
+    }
+
+    #[test]
+    fn nonsense_pids_are_not_masters() {
+        let d = Daemon::new(Path::new("/usr/bin/uwsgi"));
+        for pid in [0, -1, i32::MAX] {
+            assert!(Master::open(pid, &d).is_none());
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The readiness socket: systemd's notify protocol, as uWSGI speaks it.
+//!
+//! uWSGI sends datagrams like `STATUS=initializing uWSGI\n` and
+//! `STATUS=uWSGI is ready\nREADY=1\n` to the Unix datagram socket named
+//! by `NOTIFY_SOCKET`. The socket asks the kernel for the sender's
+//! credentials (SO_PASSCRED), so a message counts only for the process it
+//! really came from: anyone who can write to the socket could send the
+//! text, nobody can forge the PID.
+
+use std::io::{self, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::{fs, str};
+
+use rustix::net::{recvmsg, sockopt, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+
+use crate::error::{Error, IoContext, Result};
+
+/// One datagram and who sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The sender's PID, from the kernel (None if it gave none).
+    pub pid: Option<i32>,
+    pub text: String,
+}
+
+impl Message {
+    /// `READY=1` on a line of its own.
+    pub fn is_ready(&self) -> bool {
+        self.text.lines().any(|l| l.trim_end() == "READY=1")
+    }
+
+    /// The text after `STATUS=`, if any.
+    pub fn status(&self) -> Option<&str> {
+        self.text.lines().find_map(|l| l.strip_prefix("STATUS="))
+    }
+}
+
+/// A bound notify socket. The file is removed when it is dropped.
+#[derive(Debug)]
+pub struct NotifySocket {
+    socket: UnixDatagram,
+    path: PathBuf,
+}
+
+impl NotifySocket {
+    /// Bind a fresh socket at `path` (replacing whatever is there: the
+    /// runtime dir is the instance's own, so a leftover is ours or junk),
+    /// owned by the instance's user, who must be able to send to it after
+    /// uWSGI has dropped privileges.
+    pub fn bind(path: &Path, uid: u32, gid: u32) -> Result<NotifySocket> {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).at("remove old notify socket", path),
+        }
+        let socket = UnixDatagram::bind(path).at("bind notify socket", path)?;
+        let this = NotifySocket {
+            socket,
+            path: path.to_path_buf(),
+        };
+        sockopt::set_socket_passcred(&this.socket, true)
+            .map_err(|e| Error::os("ask for sender credentials on the notify socket", e.into()))?;
+        this.socket
+            .set_nonblocking(true)
+            .at("configure notify socket", path)?;
+        chown(path, Some(uid), Some(gid)).at("change the owner of notify socket", path)?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .at("change the mode of notify socket", path)?;
+        Ok(this)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    /// Every datagram waiting now (never blocks).
+    pub fn drain(&self) -> Vec<Message> {
+        let mut messages = Vec::new();
+        loop {
+            let mut buf = [0u8; 4096];
+            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
+            let mut control = RecvAncillaryBuffer::new(&mut space);
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let received = recvmsg(&self.socket, &mut iov, &mut control, RecvFlags::DONTWAIT);
+            let n = match received {
+                Ok(r) => r.bytes.min(buf.len()),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => break,
+            };
+            let mut pid = None;
+            for msg in control.drain() {
+                if let RecvAncillaryMessage::ScmCredentials(cred) = msg {
+                    pid = Some(cred.pid.as_raw_nonzero().get());
+                }
+            }
+            messages.push(Message {
+                pid,
+                text: String::from_utf8_lossy(&buf[..n]).into_owned(),
+            });
+        }
+        messages
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Lines of `text` as uWSGI would send them, for tests and parsing.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_and_status_are_read_from_lines() {
+        let m = Message {
+            pid: Some(1),
+            text: "STATUS=uWSGI is ready\nREADY=1\n".into(),
+        };
+        assert!(m.is_ready());
+        assert_eq!(m.status(), Some("uWSGI is ready"));
+        let m = Message {
+            pid: Some(1),
+            text: "STATUS=initializing uWSGI\n".into(),
+        };
+        assert!(!m.is_ready());
+        let m = Message {
+            pid: Some(1),
+            text: "NOTREADY=1\nXREADY=1".into(),
+        };
+        assert!(!m.is_ready());
+    }
+
+    #[test]
+    fn messages_carry_the_senders_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let sock = NotifySocket::bind(&path, 0, 0).unwrap();
+        let client = UnixDatagram::unbound().unwrap();
+        client.send_to(b"READY=1\n", &path).unwrap();
+        let got = sock.drain();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_ready());
+        assert_eq!(got[0].pid, Some(std::process::id() as i32));
+        assert!(sock.drain().is_empty());
+        drop(sock);
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading and fixing up an instance's pidfile.
+//!
+//! A pidfile is only a hint: what it says is trusted once `Master::open`
+//! has checked the process it names (see `identity`). Reading never fails
+//! on content: anything that is not one positive decimal number is
+//! `Garbage`, which counts as "not running".
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+
+/// What a pidfile holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pidfile {
+    Missing,
+    /// Present, but not a PID (empty, text, zero, negative, too large).
+    Garbage,
+    Pid(i32),
+}
+
+impl Pidfile {
+    pub fn exists(self) -> bool {
+        self != Pidfile::Missing
+    }
+
+    pub fn pid(self) -> Option<i32> {
+        match self {
+            Pidfile::Pid(pid) => Some(pid),
+            _ => None,
+        }
+    }
+}
+
+/// More than any PID and its newline: a larger file is not a pidfile, and
+/// reading only this much keeps a hostile file from costing memory.
+const MAX_PIDFILE: u64 = 64;
+
+/// Read a pidfile. A missing file (or runtime dir) is `Missing`; a file
+/// that cannot be read for another reason is an error, because "not
+/// running" would then be a guess.
+pub fn read(path: &Path) -> Result<Pidfile> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Pidfile::Missing),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(Pidfile::Missing),
+        Err(e) => return Err(e).at("open pidfile", path),
+    };
+    let mut bytes = Vec::with_capacity(16);
+    file.take(MAX_PIDFILE + 1)
+        .read_to_end(&mut bytes)
+        .at("read pidfile", path)?;
+    Ok(parse(&bytes))
+}
+
+/// The content of a pidfile: digits, optionally surrounded by white space
+/// (uWSGI writes `1234\n`).
+pub fn parse(bytes: &[u8]) -> Pidfile {
+    if bytes.len() as u64 > MAX_PIDFILE {
+        return Pidfile::Garbage;
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.trim(),
+        Err(_) => return Pidfile::Garbage,
+    };
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Pidfile::Garbage;
+    }
+    match text.parse::<i32>() {
+        Ok(pid) if pid > 0 => Pidfile::Pid(pid),
+        _ => Pidfile::Garbage,
+    }
+}
+
+/// Make the pidfile root:root 0644 (SPEC §4 step 5): uWSGI writes it as
+/// root before dropping privileges, but with the umask it inherited, and
+/// the instance's user must not be able to point it at another process.
+pub fn seal(path: &Path) -> Result<()> {
+    chown(path, Some(0), Some(0)).at("change the owner of pidfile", path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+        .at("change the mode of pidfile", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_positive_number_is_a_pid() {
+        assert_eq!(parse(b"4242\n"), Pidfile::Pid(4242));
+        assert_eq!(parse(b"  17  "), Pidfile::Pid(17));
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"0",
+            b"-1",
+            b"12ab",
+            b"1 2",
+            b"99999999999",
+            b"+5",
+            b"\xff\xfe",
+            &[b'1'; 100],
+        ] {
+            assert_eq!(parse(bad), Pidfile::Garbage, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_pidfile_or_rundir_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(&dir.path().join("pid")).unwrap(), Pidfile::Missing);
+        assert_eq!(
+            read(&dir.path().join("nope/pid")).unwrap(),
+            Pidfile::Missing
+        );
+        fs::write(dir.path().join("pid"), "garbage").unwrap();
+        assert_eq!(read(&dir.path().join("pid")).unwrap(), Pidfile::Garbage);
+        assert!(read(&dir.path().join("pid")).unwrap().exists());
+    }
+}
