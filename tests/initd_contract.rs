@@ -480,6 +480,10 @@ fn start_timeout_fails_an_instance_that_never_becomes_ready() {
         took >= Duration::from_millis(1900) && took < Duration::from_secs(15),
         "took {took:?} with --start-timeout 2"
     );
+    // Whatever was left of it, stop cleans up.
+    let o = l.apps(&["stop", "--timeout", "2", "slow"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    l.wait_no_masters(Duration::from_secs(3));
 }
 
 // ---------------------------------------------------------------- stop
@@ -603,6 +607,19 @@ fn a_world_writable_config_is_refused_unless_the_check_is_off() {
     assert!(
         stderr(&o).contains("hello.ini"),
         "the message names the file: {}",
+        stderr(&o)
+    );
+    assert!(l.masters().is_empty(), "nothing ran");
+
+    // A directory between the file and /etc/uwsgi that others can write
+    // is as bad as the file itself.
+    common::live::chmod(&l.r.available().join("hello.ini"), 0o644);
+    common::live::chmod(&l.r.available(), 0o777);
+    let o = l.initd(&["start", "hello"]);
+    expect(&o, 1, &line("Starting", "! failed!"));
+    assert!(
+        stderr(&o).contains("apps-available"),
+        "the message names the directory: {}",
         stderr(&o)
     );
     assert!(l.masters().is_empty(), "nothing ran");
@@ -1320,4 +1337,143 @@ fn an_empty_inherited_config_setting_runs_the_app_config_alone() {
         &line("Stopping", ". done."),
     );
     assert!(!alive(pid));
+}
+
+// ------------------------------------------------------------ discovery
+
+#[test]
+fn a_confspec_named_twice_is_one_instance() {
+    let l = Live::new();
+    let port = l.app("hello", "");
+    expect(
+        &l.initd(&["start", "hello", "hello"]),
+        0,
+        &line("Starting", ". . done."),
+    );
+    http_wait(port, HTTP);
+    let pid = l.master("hello");
+    assert_eq!(l.masters(), [pid]);
+    // Restart stops, then starts: both with the name twice.
+    expect(
+        &l.initd(&["restart", "hello", "hello"]),
+        0,
+        &line("Restarting", ". . done."),
+    );
+    http_wait(port, HTTP);
+    assert!(!alive(pid));
+    let pid = l.master("hello");
+    l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
+    expect(
+        &l.initd(&["stop", "hello", "app/hello"]),
+        0,
+        &line("Stopping", "app/hello (app/hello) done."),
+    );
+    assert!(!alive(pid));
+}
+
+#[test]
+fn two_confnames_linked_to_one_file_are_two_instances() {
+    let l = Live::new();
+    // No port of its own: each instance has only the inherited config's
+    // Unix socket, whose path holds the confname.
+    let text = format!(
+        "[uwsgi]\nplugins = python3\nwsgi-file = {}\n",
+        l.r.path("srv/app.py").display()
+    );
+    l.write_file("etc/uwsgi/apps-available/shared.ini", &text, 0o644);
+    for name in ["one.ini", "two.ini"] {
+        std::os::unix::fs::symlink("../apps-available/shared.ini", l.r.enabled().join(name))
+            .unwrap();
+    }
+    expect(&l.initd(&["start"]), 0, &line("Starting", ". . done."));
+    let (one, two) = (l.master("one"), l.master("two"));
+    assert!(l.rundir("one").join("socket").exists() && l.rundir("two").join("socket").exists());
+    expect(&l.initd(&["stop"]), 0, &line("Stopping", ". . done."));
+    assert!(!alive(one) && !alive(two));
+}
+
+#[test]
+fn enabled_apps_are_found_in_subdirectories_and_clashes_resolve_to_one() {
+    let l = Live::new();
+    // Two files for one confname: the .ini wins over the .yaml (SPEC's
+    // extension order), with a warning.
+    let port = l.app("hello", "");
+    l.app_file(
+        "hello.yaml",
+        "uwsgi:\n  plugins: python3\n  http-socket: 127.0.0.1:1\n",
+    );
+    // Debian searches apps-enabled recursively.
+    let deep_port = common::live::free_port();
+    fs::create_dir_all(l.r.enabled().join("sub")).unwrap();
+    l.write_file(
+        "etc/uwsgi/apps-available/deep.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{deep_port}\nwsgi-file = {}\n",
+            l.r.path("srv/app.py").display()
+        ),
+        0o644,
+    );
+    std::os::unix::fs::symlink(
+        "../../apps-available/deep.ini",
+        l.r.enabled().join("sub/deep.ini"),
+    )
+    .unwrap();
+    // A dangling link is no app.
+    std::os::unix::fs::symlink("../apps-available/gone.ini", l.r.enabled().join("gone.ini"))
+        .unwrap();
+
+    l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
+    let o = l.initd(&["start"]);
+    expect(&o, 0, &line("Starting", "app/deep app/hello done."));
+    assert!(stderr(&o).contains("hello"), "a warning about the clash");
+    assert_eq!(http_wait(port, HTTP), "hello hello");
+    assert_eq!(http_wait(deep_port, HTTP), "hello deep");
+    l.master("hello");
+    let deep = l
+        .masters()
+        .into_iter()
+        .find(|&m| {
+            cmdline(m)
+                .iter()
+                .any(|a| Path::new(a) == l.r.enabled().join("sub/deep.ini"))
+        })
+        .expect("deep runs from apps-enabled/sub/deep.ini");
+    expect_env(deep, "UWSGI_DEB_CONFNAME", "deep");
+    assert!(l.r.path("run/uwsgi/app/deep/pid").exists());
+
+    expect(
+        &l.initd(&["start", "gone"]),
+        0,
+        &line("Starting", "app/gone? done."),
+    );
+    expect(
+        &l.initd(&["stop"]),
+        0,
+        &line("Stopping", "app/deep app/hello done."),
+    );
+    l.wait_no_masters(Duration::from_secs(3));
+}
+
+#[test]
+fn names_with_utf8_and_control_characters() {
+    let l = Live::new();
+    let cafe = l.app("café", "");
+    let tab = l.app("a\tb", "");
+    l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
+    // Control characters are shown as '?'; a tab is white space only
+    // before that replacement, as in Debian's sanitize_confname.
+    expect(
+        &l.initd(&["start", "café", "a\tb"]),
+        0,
+        &line("Starting", "app/café app/a?b done."),
+    );
+    assert_eq!(http_wait(cafe, HTTP), "hello café");
+    assert_eq!(http_wait(tab, HTTP), "hello a\tb");
+    expect_env(l.master("a\tb"), "UWSGI_DEB_CONFNAME", "a\tb");
+    expect(
+        &l.initd(&["stop"]),
+        0,
+        &line("Stopping", "app/a?b app/café done."),
+    );
+    l.wait_no_masters(Duration::from_secs(3));
 }
