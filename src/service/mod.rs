@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder};
 use std::io;
-use std::os::unix::fs::{lchown, DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{lchown, DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -581,16 +581,32 @@ impl<'a> Engine<'a> {
                 to_signal.push((i, master));
             }
         }
+        // A second flock on a file this run already locked waits for this
+        // run itself, forever: an instance named twice (`stop hello
+        // app/hello`) is stopped once and then is already stopped, and two
+        // confnames linked to one file share its lock.
+        let mut first_of: Vec<(&Confspec, usize)> = Vec::new();
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut locked: Vec<(u64, u64)> = Vec::new();
         for &i in &by_path {
             let Some(config) = &targets[i].config else {
                 continue;
             };
-            match InstanceLock::acquire(&config.path) {
-                Ok(lock) => locks.push(lock),
-                Err(e) => {
-                    outcomes[i] = Some(Outcome::failed(e.to_string()));
-                    continue;
+            if let Some(&(_, first)) = first_of.iter().find(|(s, _)| **s == config.spec) {
+                repeats.push((i, first));
+                continue;
+            }
+            first_of.push((&config.spec, i));
+            let file_id = fs::metadata(&config.path).ok().map(|m| (m.dev(), m.ino()));
+            if !file_id.is_some_and(|id| locked.contains(&id)) {
+                match InstanceLock::acquire(&config.path) {
+                    Ok(lock) => locks.push(lock),
+                    Err(e) => {
+                        outcomes[i] = Some(Outcome::failed(e.to_string()));
+                        continue;
+                    }
                 }
+                locked.extend(file_id);
             }
             match probe(self, &config.spec) {
                 Ok((Some(master), _)) => to_signal.push((i, master)),
@@ -639,6 +655,12 @@ impl<'a> Engine<'a> {
             });
         }
         drop(locks);
+        for (i, first) in repeats {
+            outcomes[i] = Some(match &outcomes[first] {
+                Some(failed @ Outcome::Failed { .. }) => failed.clone(),
+                _ => Outcome::Already { pid: None },
+            });
+        }
 
         let mut order = InOrder::new(targets.len(), emit);
         for (i, (target, outcome)) in targets.iter().zip(outcomes).enumerate() {

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
