@@ -498,7 +498,7 @@ impl<'a> Engine<'a> {
         // made goes again, unless a master (of whatever start) lives in it.
         let started = matches!(outcome, Ok(Outcome::Done { .. } | Outcome::Already { .. }));
         if created && !started && !matches!(probe(self, spec), Ok((Some(_), _))) {
-            let _ = fs::remove_dir_all(&run_dir);
+            let _ = self.remove_run_dir(spec);
         }
         outcome
     }
@@ -730,6 +730,15 @@ impl<'a> Engine<'a> {
 
     fn remove_run_dir(&self, spec: &Confspec) -> Result<()> {
         let dir = self.layout.run_dir(spec);
+        // A long name's readiness socket lives beside the run dir.
+        let notify = self.layout.notify_socket(spec);
+        if !notify.starts_with(&dir) {
+            match fs::remove_file(&notify) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove notify socket", notify, e)),
+            }
+        }
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
