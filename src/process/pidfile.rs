@@ -36,7 +36,7 @@ impl Pidfile {
 
 /// More than any PID and its newline: a larger file is not a pidfile, and
 /// reading only this much keeps a hostile file from costing memory.
-const MAX_PIDFILE: u64 = 64;
+pub const MAX_PIDFILE: u64 = 64;
 
 /// Read a pidfile. A missing file (or runtime dir) is `Missing`; a file
 /// that cannot be read for another reason is an error, because "not
