@@ -455,7 +455,6 @@ fn service_a_pidfile_linked_to_the_pid_of_a_foreign_process_is_never_signalled()
 /// only a dir created now, so an existing foreign one is refused, naming
 /// the path and its owner, and nothing is started.
 #[test]
-#[ignore = "start still uses a runtime dir owned by a foreign user (fix in progress)"]
 fn service_runtime_dirs_owned_by_a_foreign_user_are_refused() {
     const NOBODY: u32 = 65534;
     for (which, mode) in [("app/hello", 0o777), ("app/hello", 0o755), ("app", 0o755)] {
@@ -478,6 +477,25 @@ fn service_runtime_dirs_owned_by_a_foreign_user_are_refused() {
         assert!(!live.pidfile("hello").exists());
         assert_eq!(live::owner_mode(&dir), (NOBODY, NOBODY, mode), "{which}");
     }
+
+    // The instance's runtime dir planted as a link to a dir of nobody's.
+    let live = Live::new();
+    live.app("hello", "");
+    let elsewhere = live.r.path("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::chown(&elsewhere, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::create_dir_all(live.r.path("run/uwsgi/app")).unwrap();
+    symlink(&elsewhere, live.rundir("hello")).unwrap();
+    let out = live.initd(&["start", "hello"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        err.contains(&live.rundir("hello").display().to_string()),
+        "{err}"
+    );
+    assert!(live.masters().is_empty());
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(live::owner_mode(&elsewhere).0, NOBODY);
 }
 
 #[test]

@@ -7,10 +7,10 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::fs::{fchown, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// What a pidfile holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +77,24 @@ pub fn parse(bytes: &[u8]) -> Pidfile {
 /// Make the pidfile root:root 0644 (SPEC §4 step 5): uWSGI writes it as
 /// root before dropping privileges, but with the umask it inherited, and
 /// the instance's user must not be able to point it at another process.
+///
+/// The runtime dir belongs to that user, who could have put a link to any
+/// file in the pidfile's place: the file is opened without following a
+/// link (and without blocking on a FIFO), and changed through that handle.
 pub fn seal(path: &Path) -> Result<()> {
-    chown(path, Some(0), Some(0)).at("change the owner of pidfile", path)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .at("open pidfile", path)?;
+    if !file.metadata().at("inspect pidfile", path)?.is_file() {
+        return Err(Error::Failed(format!(
+            "the pidfile {} is not a regular file",
+            crate::name::display_path(path)
+        )));
+    }
+    fchown(&file, Some(0), Some(0)).at("change the owner of pidfile", path)?;
+    file.set_permissions(fs::Permissions::from_mode(0o644))
         .at("change the mode of pidfile", path)
 }
 
@@ -118,5 +133,29 @@ mod tests {
         fs::write(dir.path().join("pid"), "garbage").unwrap();
         assert_eq!(read(&dir.path().join("pid")).unwrap(), Pidfile::Garbage);
         assert!(read(&dir.path().join("pid")).unwrap().exists());
+    }
+
+    #[test]
+    fn seal_changes_a_pidfile_but_never_what_a_link_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = dir.path().join("pid");
+        fs::write(&pid, "42\n").unwrap();
+        fs::set_permissions(&pid, fs::Permissions::from_mode(0o600)).unwrap();
+        seal(&pid).unwrap();
+        assert_eq!(
+            fs::metadata(&pid).unwrap().permissions().mode() & 0o7777,
+            0o644
+        );
+
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "42\n").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(seal(&link).is_err());
+        assert_eq!(
+            fs::metadata(&victim).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
     }
 }

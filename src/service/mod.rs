@@ -350,6 +350,52 @@ fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<bool> {
     }
 }
 
+/// Refuse a runtime directory that someone other than root (and, for the
+/// instance's own dir, `instance`'s uid/gid) can change. The front end and
+/// uWSGI's root part write the pidfile and sockets there, so such a user
+/// could plant links to files anywhere. SPEC §4 step 2 chowns only a dir
+/// created now: an existing dir of someone else is refused, not taken over.
+fn check_run_dir(path: &Path, instance: Option<(u32, u32)>) -> Result<()> {
+    let meta = fs::symlink_metadata(path).at("inspect directory", path)?;
+    if !meta.is_dir() {
+        return Err(Error::Failed(format!(
+            "refusing to use runtime directory {}: it is not a directory (a symbolic link?); \
+             remove it, start recreates it",
+            display_path(path)
+        )));
+    }
+    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
+    let owner_ok = uid == 0 || instance.is_some_and(|(u, _)| u == uid);
+    let group_ok = mode & 0o020 == 0 || gid == 0 || instance.is_some_and(|(_, g)| g == gid);
+    let other_ok = mode & 0o002 == 0;
+    let why = if !owner_ok {
+        crate::safety::Writable::ByOwner
+    } else if !other_ok {
+        crate::safety::Writable::ByEveryone
+    } else if !group_ok {
+        crate::safety::Writable::ByGroup
+    } else {
+        return Ok(());
+    };
+    let unsafe_dir = crate::safety::UnsafePath {
+        path: path.to_path_buf(),
+        uid,
+        gid,
+        mode,
+        is_dir: true,
+        why,
+    };
+    Err(Error::Failed(format!(
+        "refusing to use the runtime directory: {}{}; remove it, start recreates it",
+        unsafe_dir.describe(),
+        if instance.is_some() {
+            " and the instance's user"
+        } else {
+            ""
+        }
+    )))
+}
+
 fn make_dirs_root(path: &Path) -> Result<()> {
     if path.is_dir() {
         return Ok(());
@@ -491,8 +537,13 @@ impl<'a> Engine<'a> {
 
         let ns_run = self.layout.run_namespace_dir(&spec.namespace);
         make_dirs_root(&ns_run)?;
+        if let Some(base) = ns_run.parent() {
+            check_run_dir(base, None)?;
+        }
+        check_run_dir(&ns_run, None)?;
         let run_dir = self.layout.run_dir(spec);
         let created = make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
+        check_run_dir(&run_dir, Some((run_as.uid, run_as.gid)))?;
         let outcome = self.launch_in_run_dir(config, &run_as);
         // A start that failed leaves nothing behind: the runtime dir it
         // made goes again, unless a master (of whatever start) lives in it.
