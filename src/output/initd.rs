@@ -104,18 +104,9 @@ pub fn status_line(who: &str, status: InstanceStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::Confspec;
-    use crate::service::Target;
 
     fn report(name: &str, outcome: Outcome) -> Report {
-        Report {
-            target: Target {
-                given: name.into(),
-                spec: Confspec::parse(name.as_ref()).ok(),
-                config: None,
-            },
-            outcome,
-        }
+        Report::for_test(name, outcome)
     }
 
     #[test]

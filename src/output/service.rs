@@ -184,18 +184,9 @@ pub fn json_document(op: Operation, reports: &[Report], exit: i32) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::Confspec;
-    use crate::service::Target;
 
     fn report(name: &str, outcome: Outcome) -> Report {
-        Report {
-            target: Target {
-                given: name.into(),
-                spec: Confspec::parse(name.as_ref()).ok(),
-                config: None,
-            },
-            outcome,
-        }
+        Report::for_test(name, outcome)
     }
 
     #[test]

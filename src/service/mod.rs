@@ -157,6 +157,21 @@ pub struct Report {
     pub outcome: Outcome,
 }
 
+#[cfg(test)]
+impl Report {
+    /// A report for the output tests: NAME as given, no config found.
+    pub(crate) fn for_test(name: &str, outcome: Outcome) -> Report {
+        Report {
+            target: Target {
+                given: name.into(),
+                spec: Confspec::parse(name.as_ref()).ok(),
+                config: None,
+            },
+            outcome,
+        }
+    }
+}
+
 /// The choices of one run.
 #[derive(Debug, Clone)]
 pub struct Options {
