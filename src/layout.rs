@@ -5,6 +5,7 @@
 //! The uWSGI program is not under the root (see `Layout::daemon`).
 
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::name::{Confspec, Namespace};
@@ -54,6 +55,19 @@ impl MarkerKind {
 }
 
 pub const DEFAULT_DAEMON: &str = "/usr/bin/uwsgi";
+
+/// The longest path a Unix socket address can hold (`sun_path` is 108
+/// bytes, NUL included).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// FNV-1a, 64 bits: a short, stable name for a long confname. Stable across
+/// builds, unlike std's hasher, because a reload may be awaited by a newer
+/// binary than the one that started the instance.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -135,8 +149,18 @@ impl Layout {
     /// `/run/uwsgi/NS/NAME/notify`: the readiness socket. It lives in the
     /// instance's runtime dir, at a stable path, because the master keeps
     /// `NOTIFY_SOCKET` across reloads and reports `READY=1` there again.
+    ///
+    /// A Unix socket address holds at most 107 bytes of path, so for a long
+    /// name (or a deep root) the socket moves to the namespace's run dir
+    /// under a short name derived from the confname: still stable across
+    /// reloads, still under root-owned `/run/uwsgi/NS`.
     pub fn notify_socket(&self, spec: &Confspec) -> PathBuf {
-        self.run_dir(spec).join("notify")
+        let in_run_dir = self.run_dir(spec).join("notify");
+        if in_run_dir.as_os_str().len() <= MAX_SOCKET_PATH {
+            return in_run_dir;
+        }
+        self.run_namespace_dir(&spec.namespace)
+            .join(format!(".notify-{:016x}", fnv1a(spec.name.as_bytes())))
     }
 
     /// `/var/log/uwsgi/NS`
@@ -205,6 +229,27 @@ mod tests {
         );
         assert_eq!(l.under_root("/etc/x.ini"), Path::new("/tmp/r/etc/x.ini"));
         assert_eq!(l.daemon(), Path::new("/usr/bin/uwsgi"));
+    }
+
+    #[test]
+    fn a_long_name_gets_a_short_stable_notify_socket() {
+        let l = Layout::system();
+        let short = Confspec::new(Namespace::app(), "hello").unwrap();
+        assert_eq!(
+            l.notify_socket(&short),
+            Path::new("/run/uwsgi/app/hello/notify")
+        );
+        let long = Confspec::new(Namespace::app(), "n".repeat(100)).unwrap();
+        let path = l.notify_socket(&long);
+        assert!(path.as_os_str().len() <= MAX_SOCKET_PATH, "{path:?}");
+        assert!(
+            path.to_string_lossy()
+                .starts_with("/run/uwsgi/app/.notify-"),
+            "{path:?}"
+        );
+        assert_eq!(path, l.notify_socket(&long));
+        let other = Confspec::new(Namespace::app(), "m".repeat(100)).unwrap();
+        assert_ne!(path, l.notify_socket(&other));
     }
 
     #[test]

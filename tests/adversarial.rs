@@ -355,3 +355,192 @@ fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
     assert!(err.contains("apps-enabled"), "{err}");
     assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+// --- The service front end, with the real uWSGI -----------------------------
+//
+// These run `uwsgi-apps initd start|stop NAME` and `uwsgi-apps status` on a
+// root prepared by `common::live::Live`, whose Drop kills every master the
+// test started, whatever happens.
+
+mod common;
+
+use common::live::{self, Live};
+
+/// How long an app may take to answer after a start that said "done".
+const HTTP_LIMIT: Duration = Duration::from_secs(30);
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Content, owner and mode of a file, not following a final link.
+fn file_state(path: &Path) -> (Vec<u8>, (u32, u32, u32)) {
+    (fs::read(path).unwrap(), live::owner_mode(path))
+}
+
+#[test]
+fn service_a_pidfile_linked_to_another_file_is_never_followed() {
+    let live = Live::new();
+    let port = live.app("hello", "");
+    let victim = live.write_file("victim", "hello", 0o600);
+    let before = file_state(&victim);
+    assert_eq!(before.1, (0, 0, 0o600));
+    fs::create_dir_all(live.rundir("hello")).unwrap();
+    symlink(&victim, live.pidfile("hello")).unwrap();
+
+    let out = live.initd(&["start", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello hello");
+    let pid = live.master("hello");
+    // The planted link was replaced, not written through: the pidfile is
+    // a plain file of root's, and the victim is untouched.
+    let pidfile = live.pidfile("hello");
+    assert!(fs::symlink_metadata(&pidfile).unwrap().is_file());
+    assert_eq!(live::owner_mode(&pidfile), (0, 0, 0o644));
+    assert_eq!(file_state(&victim), before, "start changed the victim");
+
+    let out = live.initd(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(live::wait_gone(pid, Duration::from_secs(10)));
+    assert_eq!(file_state(&victim), before, "stop changed the victim");
+}
+
+#[test]
+fn service_a_pidfile_linked_to_the_pid_of_a_foreign_process_is_never_signalled() {
+    let live = Live::new();
+    live.app("hello", "");
+    let sleep = live.spawn_sleep();
+    let other = live.write_file("other-pid", &format!("{sleep}\n"), 0o644);
+    let before = file_state(&other);
+    fs::create_dir_all(live.rundir("hello")).unwrap();
+    symlink(&other, live.pidfile("hello")).unwrap();
+
+    let out = live.initd(&["status", "hello"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "dead, pidfile exists: {}",
+        show(&out)
+    );
+    let out = live.apps(&["status", "hello"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "dead, pidfile exists: {}",
+        show(&out)
+    );
+    let out = live.initd(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "not running: {}", show(&out));
+    // Stop cleans the stale runtime dir: the link goes, not its target.
+    assert!(fs::symlink_metadata(live.pidfile("hello")).is_err());
+    let out = live.apps(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "not running: {}", show(&out));
+
+    // Give a signal, had one been sent, time to land.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(live::alive(sleep), "the unrelated sleep was killed");
+    assert_eq!(file_state(&other), before);
+    assert!(live.masters().is_empty());
+}
+
+/// `start` with a runtime dir of the instance (or of its namespace) that
+/// already exists and belongs to `nobody`: a user other than root and the
+/// instance's own could then plant links where the root-run front end and
+/// uWSGI's root part write the pidfile and sockets. SPEC §4 step 2 chowns
+/// only a dir created now, so an existing foreign one is refused, naming
+/// the path and its owner, and nothing is started.
+#[test]
+fn service_runtime_dirs_owned_by_a_foreign_user_are_refused() {
+    const NOBODY: u32 = 65534;
+    for (which, mode) in [("app/hello", 0o777), ("app/hello", 0o755), ("app", 0o755)] {
+        let live = Live::new();
+        let port = live.app("hello", "");
+        let dir = live.r.path("run/uwsgi").join(which);
+        fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+        live::chmod(&dir, mode);
+
+        let out = live.initd(&["start", "hello"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{which}: {}", show(&out));
+        assert!(
+            err.contains(&dir.display().to_string()) && err.contains("nobody"),
+            "{which}: the message names the dir and its owner: {err}"
+        );
+        assert!(live.masters().is_empty(), "{which}: a master runs");
+        assert!(live::http_get(port).is_err());
+        assert!(!live.pidfile("hello").exists());
+        assert_eq!(live::owner_mode(&dir), (NOBODY, NOBODY, mode), "{which}");
+    }
+
+    // The instance's runtime dir planted as a link to a dir of nobody's.
+    let live = Live::new();
+    live.app("hello", "");
+    let elsewhere = live.r.path("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::chown(&elsewhere, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::create_dir_all(live.r.path("run/uwsgi/app")).unwrap();
+    symlink(&elsewhere, live.rundir("hello")).unwrap();
+    let out = live.initd(&["start", "hello"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        err.contains(&live.rundir("hello").display().to_string()),
+        "{err}"
+    );
+    assert!(live.masters().is_empty());
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(live::owner_mode(&elsewhere).0, NOBODY);
+}
+
+#[test]
+fn service_start_gives_uwsgi_the_apps_enabled_path_it_checked() {
+    let live = Live::new();
+    let port = live.app("hello", "");
+    let out = live.initd(&["start", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello hello");
+    let pid = live.master("hello");
+    let args = live::cmdline(pid);
+    let conf = live.conffile("hello");
+    let at = args
+        .iter()
+        .rposition(|a| a == "--ini")
+        .unwrap_or_else(|| panic!("no --ini in {args:?}"));
+    assert_eq!(Path::new(&args[at + 1]), conf, "{args:?}");
+    let available = live.r.available().join("hello.ini");
+    assert!(
+        !args.iter().any(|a| Path::new(a) == available),
+        "the resolved path was given: {args:?}"
+    );
+    let out = live.initd(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(live::wait_gone(pid, Duration::from_secs(10)));
+}
+
+#[test]
+fn service_a_config_swapped_for_a_world_writable_one_is_refused() {
+    let live = Live::new();
+    let port = live.app("hello", "");
+    // Swap the file behind the link right before start: a new inode, 0666.
+    let target = live.r.available().join("hello.ini");
+    let text = fs::read_to_string(&target).unwrap();
+    let swap = live.write_file("etc/uwsgi/apps-available/.swap", &text, 0o666);
+    fs::rename(&swap, &target).unwrap();
+
+    let out = live.initd(&["start", "hello"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        err.contains(&target.display().to_string()) && err.contains("root") && err.contains("0666"),
+        "the message names path, owner and mode: {err}"
+    );
+    assert!(live.masters().is_empty(), "a master runs");
+    assert!(live::http_get(port).is_err());
+    assert!(!live.pidfile("hello").exists());
+}

@@ -123,6 +123,7 @@ fn shell_scripts_pass_shellcheck() {
         &[
             &t.join("completions/bash/uwsgi-apps"),
             &t.join("completions/bash/uwsgi-apps-service"),
+            &t.join("bench/service.sh"),
         ],
     );
 }

@@ -247,7 +247,7 @@ fn control_characters_in_names_never_reach_the_terminal() {
     assert!(out.starts_with("Enabling app evil?[2J?x.\n"), "{out:?}");
     assert!(!out.contains('\u{1b}'), "{out:?}");
     let list = stdout(&r.run(APPS, &["list"]));
-    assert_eq!(list, "evil?[2J?x\tini\tenabled\tadmin\tok\n");
+    assert_eq!(list, "evil?[2J?x\tini\tenabled\tadmin\tok\t-\t-\n");
     let o = r.run(ENAPP, &["nope\u{1b}]0;x"]);
     assert!(!stderr(&o).contains('\u{1b}'), "{:?}", stderr(&o));
 }
@@ -548,13 +548,13 @@ fn list_shows_format_state_who_and_link_health() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "a\tini\tenabled\tadmin\tok\n\
-         b\tyaml\tdisabled\t-\t-\n\
-         c\tini\tenabled\t-\tforeign\n\
-         gone\tini\tbroken\t-\tdangling\n\
-         local\tjson\tenabled\t-\tregular-file\n\
-         my app\txml\tenabled\tmaint\tok\n\
-         vassal/v\tini\tenabled\tadmin\tok\n"
+        "a\tini\tenabled\tadmin\tok\t-\t-\n\
+         b\tyaml\tdisabled\t-\t-\t-\t-\n\
+         c\tini\tenabled\t-\tforeign\t-\t-\n\
+         gone\tini\tbroken\t-\tdangling\t-\t-\n\
+         local\tjson\tenabled\t-\tregular-file\t-\t-\n\
+         my app\txml\tenabled\tmaint\tok\t-\t-\n\
+         vassal/v\tini\tenabled\tadmin\tok\t-\t-\n"
     );
     assert!(!stdout(&o).contains('\u{1b}'), "no colour when piped");
 
@@ -679,13 +679,14 @@ fn json_reports_every_result() {
 }
 
 #[test]
-fn now_is_refused_until_the_front_end_exists() {
+fn now_with_dry_run_changes_nothing_and_starts_nothing() {
+    // --now itself runs real uWSGI instances: tests/service.rs covers it.
     let r = Root::new();
     r.add_app("hello.ini");
-    let o = r.run(ENAPP, &["--now", "hello"]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("--now"));
+    let o = r.run(ENAPP, &["--now", "--dry-run", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(r.link_target("hello.ini").is_none());
+    assert!(!r.path("run/uwsgi/app/hello").exists());
 }
 
 #[test]
@@ -901,7 +902,10 @@ fn a_killed_run_leaves_no_temporary_link_behind() {
     )
     .unwrap();
     // Never confused with an app by anyone meanwhile.
-    assert_eq!(stdout(&r.run(APPS, &["list"])), "a\tini\tdisabled\t-\t-\n");
+    assert_eq!(
+        stdout(&r.run(APPS, &["list"])),
+        "a\tini\tdisabled\t-\t-\t-\t-\n"
+    );
     let o = r.run(ENAPP, &["a"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(temp_leftovers(&r.enabled()), Vec::<String>::new());

@@ -1,4 +1,9 @@
-//! What `/proc` says about processes: just enough for doctor.
+//! What `/proc` says about processes, as doctor needs it: the `Status`
+//! fields (uids and supplementary groups), which processes on the host are
+//! uWSGI, and the config a process was started with. Reading /proc itself,
+//! and the identity rule for pidfiles, are `crate::process`'s, shared with
+//! the front end, so that doctor judges a pidfile exactly as start and stop
+//! do.
 //!
 //! Processes come and go while we look: a process that vanished between
 //! listing `/proc` and reading its files is simply skipped. Every read is
@@ -7,16 +12,19 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{self, Read};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::name::Format;
+use crate::process::procfs::{self as proc, proc_path, read_bounded};
 
-/// `/proc/PID/status` is a few kB; `cmdline` may be long but a uWSGI
-/// command line worth reading is not 1 MB.
+/// Kept here for the fuzz target and the property tests, which exercise
+/// doctor's parsers.
+pub use crate::process::procfs::split_cmdline;
+
+/// `/proc/PID/status` is a few kB.
 const STATUS_CAP: u64 = 64 * 1024;
-const CMDLINE_CAP: u64 = 1024 * 1024;
 
 /// The fields of `/proc/PID/status` that doctor uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,18 +73,6 @@ pub fn parse_status(text: &str) -> Option<Status> {
     })
 }
 
-/// Read at most `cap` bytes of a file (files in `/proc` report size 0, so
-/// the cap, not the size, bounds the read).
-pub fn read_bounded(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    fs::File::open(path)?.take(cap).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-fn proc_path(pid: i32, file: &str) -> PathBuf {
-    Path::new("/proc").join(pid.to_string()).join(file)
-}
-
 pub fn status(pid: i32) -> io::Result<Status> {
     let bytes = read_bounded(&proc_path(pid, "status"), STATUS_CAP)?;
     parse_status(&String::from_utf8_lossy(&bytes)).ok_or_else(|| {
@@ -87,57 +83,13 @@ pub fn status(pid: i32) -> io::Result<Status> {
     })
 }
 
-/// The program a process runs, with the kernel's ` (deleted)` suffix
-/// removed (after an upgrade, a running uWSGI's binary is deleted).
-pub fn exe(pid: i32) -> io::Result<PathBuf> {
-    let target = fs::read_link(proc_path(pid, "exe"))?;
-    let bytes = target.as_os_str().as_bytes();
-    Ok(match bytes.strip_suffix(b" (deleted)") {
-        Some(b) => PathBuf::from(OsStr::from_bytes(b)),
-        None => target,
-    })
-}
-
-pub fn cmdline(pid: i32) -> io::Result<Vec<OsString>> {
-    let bytes = read_bounded(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
-    Ok(split_cmdline(&bytes))
-}
-
-pub fn split_cmdline(bytes: &[u8]) -> Vec<OsString> {
-    let bytes = bytes.strip_suffix(b"\0").unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes
-        .split(|&b| b == 0)
-        .map(|a| OsString::from_vec(a.to_vec()))
-        .collect()
-}
-
-pub fn cwd(pid: i32) -> io::Result<PathBuf> {
-    fs::read_link(proc_path(pid, "cwd"))
-}
-
-/// Every PID in `/proc`.
-pub fn pids() -> io::Result<Vec<i32>> {
-    let mut pids = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let entry = entry?;
-        if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
-    Ok(pids)
-}
-
 /// Does this program look like uWSGI? The resolved daemon of the layout
 /// (`/usr/bin/uwsgi` is an alternatives link to `/usr/bin/uwsgi-core`), or
 /// a program named like a uWSGI build (`uwsgi`, `uwsgi-core`,
 /// `uwsgi_python3`…), since doctor looks at every uWSGI on the host. Our
 /// own applets (`uwsgi-apps`, `uwsgi-enapp`…) are not uWSGI.
 pub fn is_uwsgi_program(exe: &Path, daemon: Option<&Path>) -> bool {
-    if daemon.is_some_and(|d| d == exe) {
+    if daemon.is_some_and(|d| proc::same_program(exe, d)) {
         return true;
     }
     exe.file_name().is_some_and(|n| {
@@ -235,59 +187,27 @@ pub fn config_argument(args: &[OsString]) -> Option<&OsStr> {
 pub fn uwsgi_processes(daemon: &Path) -> io::Result<Vec<UwsgiProcess>> {
     let daemon = fs::canonicalize(daemon).ok();
     let mut found = Vec::new();
-    for pid in pids()? {
+    for pid in proc::pids()? {
         // Kernel threads and processes of others without permission have no
         // readable exe: not ours to judge.
-        let Ok(exe) = exe(pid) else { continue };
+        let Some(exe) = proc::exe(pid) else { continue };
         if !is_uwsgi_program(&exe, daemon.as_deref()) {
             continue;
         }
         let Ok(status) = status(pid) else { continue };
-        if status.state == 'Z' || status.state == 'X' {
+        if proc::is_exited_state(status.state) {
             continue;
         }
-        let cmdline = cmdline(pid).unwrap_or_default();
+        let cmdline = proc::cmdline(pid).unwrap_or_default();
         found.push(UwsgiProcess {
             pid,
             status,
             exe,
             cmdline,
-            cwd: cwd(pid).ok(),
+            cwd: proc::cwd(pid).ok(),
         });
     }
     Ok(found)
-}
-
-/// What a pidfile's PID is, for the identity rule of the front end: only a
-/// live, non-zombie process whose program is the uWSGI program counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    Uwsgi,
-    Dead,
-    Zombie,
-    /// Alive, but another program (the PID was reused).
-    Other(PathBuf),
-}
-
-pub fn identify(pid: i32, daemon: &Path) -> Identity {
-    if pid <= 0 {
-        return Identity::Dead;
-    }
-    let Ok(status) = status(pid) else {
-        return Identity::Dead;
-    };
-    if status.state == 'Z' || status.state == 'X' {
-        return Identity::Zombie;
-    }
-    let Ok(exe) = exe(pid) else {
-        return Identity::Dead;
-    };
-    let daemon = fs::canonicalize(daemon).unwrap_or_else(|_| daemon.to_path_buf());
-    if exe == daemon {
-        Identity::Uwsgi
-    } else {
-        Identity::Other(exe)
-    }
 }
 
 #[cfg(test)]
@@ -358,25 +278,5 @@ mod tests {
         ] {
             assert!(!is_uwsgi_program(Path::new(no), daemon), "{no}");
         }
-    }
-
-    #[test]
-    fn splits_cmdline() {
-        assert_eq!(
-            split_cmdline(b"a\0b c\0"),
-            vec![OsString::from("a"), "b c".into()]
-        );
-        assert!(split_cmdline(b"").is_empty());
-    }
-
-    #[test]
-    fn knows_itself_is_not_uwsgi() {
-        let me = std::process::id() as i32;
-        assert!(matches!(
-            identify(me, Path::new("/usr/bin/uwsgi")),
-            Identity::Other(_)
-        ));
-        assert_eq!(identify(0, Path::new("/usr/bin/uwsgi")), Identity::Dead);
-        assert_eq!(identify(-1, Path::new("/usr/bin/uwsgi")), Identity::Dead);
     }
 }

@@ -11,13 +11,10 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::procfs::{self, Identity};
 use super::{Finding, NamespaceFacts, Severity};
 use crate::layout::Layout;
 use crate::name::{display_name, display_path, Confspec};
-
-/// A pidfile holds a decimal PID and a newline; anything longer is not one.
-const PIDFILE_CAP: u64 = 64;
+use crate::process::{pidfile, Daemon, Identity};
 
 /// What a pidfile says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +29,10 @@ pub enum Pidfile {
 }
 
 /// Parse the content of a pidfile: a positive decimal number, with
-/// surrounding white space allowed.
+/// surrounding white space allowed. The front end's parser, so that doctor
+/// and start/stop agree on what a pidfile says.
 pub fn parse_pid(bytes: &[u8]) -> Option<i32> {
-    let text = std::str::from_utf8(bytes).ok()?.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok().filter(|&p: &i32| p > 0)
+    pidfile::parse(bytes).pid()
 }
 
 pub fn read_pidfile(path: &Path) -> Pidfile {
@@ -52,7 +46,11 @@ pub fn read_pidfile(path: &Path) -> Pidfile {
         Ok(_) => match open_nofollow(path).and_then(|f| {
             use std::io::Read;
             let mut buf = Vec::new();
-            f.take(PIDFILE_CAP).read_to_end(&mut buf).map(|_| buf)
+            // One byte more than a pidfile may hold, so that a longer file
+            // is seen as garbage, not cut to a PID.
+            f.take(pidfile::MAX_PIDFILE + 1)
+                .read_to_end(&mut buf)
+                .map(|_| buf)
         }) {
             Ok(bytes) => parse_pid(&bytes).map_or(Pidfile::Garbage, Pidfile::Pid),
             Err(e) => Pidfile::Unreadable(e.to_string()),
@@ -72,6 +70,8 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
     let ns = &facts.ns;
     let ns_dir = layout.run_namespace_dir(ns);
     let mut running: BTreeSet<OsString> = BTreeSet::new();
+    // The front end's identity rule, resolved once for every pidfile.
+    let daemon = Daemon::new(layout.daemon());
 
     let mut names: Vec<OsString> = match fs::read_dir(&ns_dir) {
         Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
@@ -151,7 +151,7 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
             )
         };
         match state {
-            Pidfile::Pid(pid) => match procfs::identify(pid, layout.daemon()) {
+            Pidfile::Pid(pid) => match daemon.identify(pid) {
                 Identity::Uwsgi => {
                     running.insert(spec.name.clone());
                     facts.running.insert(spec.name.clone(), pid);

@@ -39,6 +39,43 @@ impl Daemon {
     pub fn runs(&self, pid: i32) -> bool {
         procfs::exe(pid).is_some_and(|exe| procfs::same_program(&exe, &self.resolved))
     }
+
+    /// What `pid` is under the identity rule (SPEC §4): only a live,
+    /// non-zombie process whose /proc/PID/exe is this program counts.
+    /// The one rule for start, stop, status and doctor alike.
+    pub fn identify(&self, pid: i32) -> Identity {
+        // Zero and negative numbers name process groups or "all", never one
+        // process.
+        if pid <= 0 {
+            return Identity::Dead;
+        }
+        let Some(state) = procfs::state(pid) else {
+            return Identity::Dead;
+        };
+        if procfs::is_exited_state(state) {
+            return Identity::Zombie;
+        }
+        let Some(exe) = procfs::exe(pid) else {
+            return Identity::Dead;
+        };
+        if procfs::same_program(&exe, &self.resolved) {
+            Identity::Uwsgi
+        } else {
+            Identity::Other(exe)
+        }
+    }
+}
+
+/// What a PID (from a pidfile) is, by the identity rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Alive, not a zombie, running the uWSGI program.
+    Uwsgi,
+    Dead,
+    /// Exited, waiting to be reaped: it runs nothing.
+    Zombie,
+    /// Alive, but another program (the PID was reused).
+    Other(PathBuf),
 }
 
 /// A verified, live uWSGI master, held by its pidfd.
@@ -74,8 +111,7 @@ impl Master {
     /// non-zombie process running `daemon`.
     pub fn open(pid: i32, daemon: &Daemon) -> Option<Master> {
         let pidfd = open_pidfd(pid).ok()?;
-        let state = procfs::state(pid)?;
-        if procfs::is_exited_state(state) || !daemon.runs(pid) {
+        if daemon.identify(pid) != Identity::Uwsgi {
             return None;
         }
         // The checks above read /proc by number; they were about the
@@ -129,6 +165,17 @@ mod tests {
         // A zombie or a reaped process is never a master.
         assert!(m.has_exited());
         assert!(Master::open(pid, &sleep).is_none());
+    }
+
+    #[test]
+    fn knows_itself_is_not_uwsgi() {
+        let uwsgi = Daemon::new(Path::new("/usr/bin/uwsgi"));
+        let me = std::process::id() as i32;
+        assert!(matches!(uwsgi.identify(me), Identity::Other(_)));
+        assert_eq!(uwsgi.identify(0), Identity::Dead);
+        assert_eq!(uwsgi.identify(-1), Identity::Dead);
+        let myself = Daemon::new(&std::env::current_exe().unwrap());
+        assert_eq!(myself.identify(me), Identity::Uwsgi);
     }
 
     #[test]

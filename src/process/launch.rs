@@ -300,7 +300,9 @@ pub fn launch(spec: &LaunchSpec<'_>) -> Result<i32, LaunchFailure> {
                     continue;
                 }
                 return match pidfile::read(spec.pidfile) {
-                    Ok(pidfile::Pidfile::Pid(p)) if p == from => Ok(from),
+                    Ok(pidfile::Pidfile::Pid(p)) if p == from => {
+                        settle(from, &chain, deadline).map(|()| from)
+                    }
                     Ok(other) => Err(LaunchFailure::Died(format!(
                         "its master (pid {from}) is ready but the pidfile {} says {}",
                         crate::name::display_path(spec.pidfile),
@@ -312,6 +314,67 @@ pub fn launch(spec: &LaunchSpec<'_>) -> Result<i32, LaunchFailure> {
                     ))),
                     Err(e) => Err(LaunchFailure::Died(e.to_string())),
                 };
+            }
+        }
+    }
+}
+
+/// Whether every worker of the master has reached its request loop.
+///
+/// uWSGI 2.0.21 sends READY=1 while its freshly forked workers are still
+/// initialising (the Python plugin's post-fork setup among it). A SIGINT
+/// (stop) that reaches a worker in that window, some 10-20 ms here, is
+/// lost, and the master then waits for that worker for its whole 60 s
+/// "mercy" (seen: `stop` right after `start` hung, a worker never
+/// "buried"). A worker is past that window when it has its own signal
+/// handlers (its SigCgt differs from the master's) and sleeps waiting for
+/// requests.
+pub fn workers_settled(master: i32) -> bool {
+    let Some(master_set) = procfs::caught_signals(master) else {
+        return false;
+    };
+    procfs::children_of(master).into_iter().all(|w| {
+        procfs::handles_signal(w, libc::SIGINT)
+            && procfs::caught_signals(w).is_some_and(|set| set != master_set)
+            && procfs::waits_for_events(w)
+    })
+}
+
+/// How long after READY=1 to wait for the workers to settle before
+/// believing READY=1 alone (a uWSGI whose workers catch exactly the
+/// master's signals would otherwise never count as settled).
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// After READY=1: wait until the workers are settled (see
+/// `workers_settled`), looking every few milliseconds (nothing signals it),
+/// or until the master dies; never longer than `SETTLE_MAX`.
+fn settle(master: i32, chain: &Chain, deadline: Instant) -> Result<(), LaunchFailure> {
+    let pidfd = chain
+        .followed
+        .iter()
+        .find(|f| f.pid == master)
+        .map(|f| f.pidfd.as_fd());
+    let deadline = deadline.min(Instant::now() + SETTLE_MAX);
+    loop {
+        if workers_settled(master) {
+            return Ok(());
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Ok(());
+        }
+        let tick = timespec(remaining.min(RESCAN));
+        match pidfd {
+            Some(fd) => {
+                let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+                if poll(&mut fds, Some(&tick)).is_ok_and(|n| n > 0) {
+                    return Err(LaunchFailure::Died(format!(
+                        "its master (pid {master}) exited right after it was ready"
+                    )));
+                }
+            }
+            None => {
+                let _ = poll(&mut [], Some(&tick));
             }
         }
     }
@@ -345,15 +408,27 @@ pub fn log_tail(path: &Path, lines: usize) -> Option<String> {
 /// fails to load it with `need-app` exits, which the pidfd shows). Only
 /// in that phase is /proc looked at again, every 50 ms, because nothing
 /// signals a fork.
+///
+/// uWSGI 2.0.21 can also lose the reload signal that its master forwards
+/// to a worker shortly after a start; the master then waits its 60 s
+/// "mercy". So while the re-exec has not happened, `nudge` is called every
+/// `RELOAD_NUDGE` (the caller repeats the signal to the workers).
 pub fn await_reload(
     master: &super::Master,
     notify: &NotifySocket,
     deadline: Instant,
+    nudge: &dyn Fn(),
 ) -> Result<(), String> {
     const RECHECK: Duration = Duration::from_millis(50);
+    const RELOAD_NUDGE: Duration = Duration::from_secs(3);
     let mut reexec_seen = false;
     let started = Instant::now();
+    let mut next_nudge = started + RELOAD_NUDGE;
     loop {
+        if !reexec_seen && Instant::now() >= next_nudge {
+            nudge();
+            next_nudge = Instant::now() + RELOAD_NUDGE;
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(format!(
@@ -364,7 +439,7 @@ pub fn await_reload(
         let wait = if reexec_seen {
             remaining.min(RECHECK)
         } else {
-            remaining
+            remaining.min(next_nudge.saturating_duration_since(Instant::now()))
         };
         let mut fds = [
             PollFd::from_borrowed_fd(notify.fd(), PollFlags::IN),
@@ -386,13 +461,18 @@ pub fn await_reload(
                 continue;
             }
             if msg.is_ready() {
-                return Ok(());
+                // As after a start: ready once the workers would act on
+                // a signal (see `workers_settled`).
+                reexec_seen = true;
             }
             if msg.status().is_some_and(|s| s.starts_with("initializing")) {
                 reexec_seen = true;
             }
         }
-        if reexec_seen && !procfs::children_of(master.pid()).is_empty() {
+        if reexec_seen
+            && !procfs::children_of(master.pid()).is_empty()
+            && workers_settled(master.pid())
+        {
             return Ok(());
         }
     }

@@ -8,5 +8,5 @@ pub mod pidfile;
 pub mod procfs;
 pub mod wait;
 
-pub use identity::{Daemon, Master};
+pub use identity::{Daemon, Identity, Master};
 pub use pidfile::Pidfile;

@@ -36,7 +36,7 @@ impl Pidfile {
 
 /// More than any PID and its newline: a larger file is not a pidfile, and
 /// reading only this much keeps a hostile file from costing memory.
-const MAX_PIDFILE: u64 = 64;
+pub const MAX_PIDFILE: u64 = 64;
 
 /// Read a pidfile. A missing file (or runtime dir) is `Missing`; a file
 /// that cannot be read for another reason is an error, because "not
@@ -92,7 +92,7 @@ pub fn seal(path: &Path) -> Result<()> {
     let file = open_no_follow(path).at("open pidfile", path)?;
     if !file.metadata().at("stat pidfile", path)?.is_file() {
         return Err(Error::Failed(format!(
-            "{} is not a regular file",
+            "the pidfile {} is not a regular file",
             crate::name::display_path(path)
         )));
     }
@@ -164,5 +164,29 @@ mod tests {
         fs::write(dir.path().join("pid"), "garbage").unwrap();
         assert_eq!(read(&dir.path().join("pid")).unwrap(), Pidfile::Garbage);
         assert!(read(&dir.path().join("pid")).unwrap().exists());
+    }
+
+    #[test]
+    fn seal_changes_a_pidfile_but_never_what_a_link_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = dir.path().join("pid");
+        fs::write(&pid, "42\n").unwrap();
+        fs::set_permissions(&pid, fs::Permissions::from_mode(0o600)).unwrap();
+        seal(&pid).unwrap();
+        assert_eq!(
+            fs::metadata(&pid).unwrap().permissions().mode() & 0o7777,
+            0o644
+        );
+
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "42\n").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(seal(&link).is_err());
+        assert_eq!(
+            fs::metadata(&victim).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
     }
 }

@@ -1,16 +1,49 @@
 //! What /proc says about a process: its state, program, parent,
-//! environment and start time. Every reader answers `None` when the process
-//! is gone (or was never there): a process can exit between any two reads.
+//! environment, command line and start time. Every reader answers `None`
+//! (or an error) when the process is gone (or was never there): a process
+//! can exit between any two reads. Reads of what a process controls (its
+//! command line, its environment) are bounded, so a hostile process cannot
+//! make us allocate without limit.
+//!
+//! Both the front end and doctor read /proc through here, so that they
+//! apply the same identity rule (see `identity`).
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
+use std::io::{self, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn proc_path(pid: i32, what: &str) -> PathBuf {
+/// A uWSGI command line worth reading is not 1 MB; neither is an
+/// environment.
+const CMDLINE_CAP: u64 = 1 << 20;
+const ENVIRON_CAP: u64 = 1 << 20;
+
+/// `/proc/PID/WHAT`.
+pub fn proc_path(pid: i32, what: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{what}"))
+}
+
+/// Read at most `cap` bytes of a file (files in /proc report size 0, so
+/// the cap, not the size, bounds the read).
+pub fn read_bounded(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    fs::File::open(path)?.take(cap).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Every PID in /proc, ascending.
+pub fn pids() -> io::Result<Vec<i32>> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc")? {
+        let entry = entry?;
+        if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
 }
 
 /// The fields of /proc/PID/stat after the command name, which is in
@@ -54,13 +87,34 @@ pub fn exe(pid: i32) -> Option<PathBuf> {
     })
 }
 
+/// The process's command line (bounded to 1 MiB).
+pub fn cmdline(pid: i32) -> io::Result<Vec<OsString>> {
+    let bytes = read_bounded(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
+    Ok(split_cmdline(&bytes))
+}
+
+/// The arguments of a NUL-separated command line (each one ends in a NUL).
+pub fn split_cmdline(bytes: &[u8]) -> Vec<OsString> {
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|&b| b == 0)
+        .map(|a| OsString::from_vec(a.to_vec()))
+        .collect()
+}
+
+/// The process's working directory.
+pub fn cwd(pid: i32) -> io::Result<PathBuf> {
+    fs::read_link(proc_path(pid, "cwd"))
+}
+
 /// Whether the process's initial environment holds exactly `entry`
 /// (`KEY=VALUE`): `None` when it has none to show (it is exiting: its
 /// memory is gone) or cannot be read. Only the first 1 MiB is read.
 pub fn environ_holds(pid: i32, entry: &[u8]) -> Option<bool> {
-    let file = fs::File::open(proc_path(pid, "environ")).ok()?;
-    let mut bytes = Vec::new();
-    file.take(1 << 20).read_to_end(&mut bytes).ok()?;
+    let bytes = read_bounded(&proc_path(pid, "environ"), ENVIRON_CAP).ok()?;
     if bytes.is_empty() {
         return None;
     }
@@ -87,11 +141,10 @@ pub fn environ(pid: i32) -> Option<Vec<Vec<u8>>> {
 /// Every live process whose parent is `parent`. One pass over /proc (the
 /// kernel here has no /proc/PID/task/TID/children).
 pub fn children_of(parent_pid: i32) -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else {
+    let Ok(pids) = pids() else {
         return Vec::new();
     };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    pids.into_iter()
         .filter(|&pid| {
             stat_fields(pid).is_some_and(|f| {
                 f.get(1).and_then(|p| p.parse::<i32>().ok()) == Some(parent_pid)
@@ -103,15 +156,64 @@ pub fn children_of(parent_pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// How long the process has run.
-pub fn uptime(pid: i32) -> Option<Duration> {
-    let start_ticks: u64 = stat_fields(pid)?.get(19)?.parse().ok()?;
+/// For each of `parents`, the age of its youngest live child, in one pass
+/// over /proc whatever the number of parents. A parent without children
+/// is absent from the map.
+pub fn youngest_child_ages(parents: &[i32]) -> std::collections::HashMap<i32, Duration> {
+    let mut ages = std::collections::HashMap::new();
+    let Ok(pids) = pids() else {
+        return ages;
+    };
+    let Some(now) = seconds_since_boot() else {
+        return ages;
+    };
+    for pid in pids {
+        let Some(fields) = stat_fields(pid) else {
+            continue;
+        };
+        let Some(ppid) = fields.get(1).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !parents.contains(&ppid) {
+            continue;
+        }
+        if !fields
+            .first()
+            .and_then(|s| s.chars().next())
+            .is_some_and(|s| !is_exited_state(s))
+        {
+            continue;
+        }
+        let Some(started) = fields.get(19).and_then(|t| ticks_to_seconds(t)) else {
+            continue;
+        };
+        let age = Duration::from_secs_f64((now - started).max(0.0));
+        ages.entry(ppid)
+            .and_modify(|a: &mut Duration| *a = (*a).min(age))
+            .or_insert(age);
+    }
+    ages
+}
+
+fn seconds_since_boot() -> Option<f64> {
+    let text = fs::read_to_string("/proc/uptime").ok()?;
+    text.split_ascii_whitespace().next()?.parse().ok()
+}
+
+/// A start time in clock ticks since boot (field 22 of /proc/PID/stat) in
+/// seconds.
+fn ticks_to_seconds(ticks: &str) -> Option<f64> {
+    let ticks: u64 = ticks.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = u64::try_from(hz).ok().filter(|&h| h > 0)?;
-    let since_boot = fs::read_to_string("/proc/uptime").ok()?;
-    let since_boot: f64 = since_boot.split_ascii_whitespace().next()?.parse().ok()?;
-    let started = start_ticks as f64 / hz as f64;
+    Some(ticks as f64 / hz as f64)
+}
+
+/// How long the process has run.
+pub fn uptime(pid: i32) -> Option<Duration> {
+    let started = ticks_to_seconds(stat_fields(pid)?.get(19)?)?;
+    let since_boot = seconds_since_boot()?;
     Some(Duration::from_secs_f64((since_boot - started).max(0.0)))
 }
 
@@ -141,5 +243,81 @@ mod tests {
         assert!(uptime(me).is_some());
         assert!(parent(me).is_some());
         assert!(state(i32::MAX).is_none());
+        assert!(pids().unwrap().contains(&me));
+        assert_eq!(cwd(me).ok(), std::env::current_dir().ok());
+        assert!(!cmdline(me).unwrap().is_empty());
+    }
+
+    #[test]
+    fn splits_cmdline() {
+        assert_eq!(
+            split_cmdline(b"a\0b c\0"),
+            vec![OsString::from("a"), "b c".into()]
+        );
+        assert!(split_cmdline(b"").is_empty());
+    }
+}
+
+/// Whether the process sleeps waiting for events (epoll, poll, select,
+/// accept): a server process that has reached its event loop.
+pub fn waits_for_events(pid: i32) -> bool {
+    if state(pid) != Some('S') {
+        return false;
+    }
+    let Ok(wchan) = fs::read_to_string(proc_path(pid, "wchan")) else {
+        return false;
+    };
+    ["epoll", "poll", "select", "accept"]
+        .iter()
+        .any(|w| wchan.contains(w))
+}
+
+/// The set of signals the process has handlers for (SigCgt).
+pub fn caught_signals(pid: i32) -> Option<u64> {
+    let text = fs::read_to_string(proc_path(pid, "status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+}
+
+/// Whether the process will run a handler for `signal` now: it has one
+/// (SigCgt), and neither blocks nor ignores it. Read from /proc/PID/status.
+pub fn handles_signal(pid: i32, signal: i32) -> bool {
+    let Ok(text) = fs::read_to_string(proc_path(pid, "status")) else {
+        return false;
+    };
+    signal_masks_handle(&text, signal)
+}
+
+fn signal_masks_handle(status: &str, signal: i32) -> bool {
+    if !(1..=64).contains(&signal) {
+        return false;
+    }
+    let bit = 1u64 << (signal - 1);
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    match (mask("SigCgt:"), mask("SigBlk:"), mask("SigIgn:")) {
+        (Some(cgt), Some(blk), Some(ign)) => cgt & bit != 0 && blk & bit == 0 && ign & bit == 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+
+    #[test]
+    fn signal_masks() {
+        let s = "Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000181000000\nSigCgt:\t0000000008085e83\n";
+        assert!(signal_masks_handle(s, 2));
+        assert!(!signal_masks_handle(s, 3));
+        let blocked = s.replace("SigBlk:\t0000000000000000", "SigBlk:\t0000000000000002");
+        assert!(!signal_masks_handle(&blocked, 2));
+        assert!(!signal_masks_handle("", 2));
+        assert!(!signal_masks_handle(s, 0));
     }
 }

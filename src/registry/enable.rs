@@ -106,16 +106,34 @@ struct Run<'a> {
 }
 
 pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32> {
-    if opts.now {
-        return Err(Error::Usage(
-            "--now needs the service front end (not available yet)".into(),
-        ));
-    }
     let names = if opts.names.is_empty() {
         ask_for_names(layout, dir)?
     } else {
         opts.names.clone()
     };
+    let now = opts.now && !opts.dry_run;
+    let mut service_ok = true;
+
+    // --now with disable: stop first (a dry run tells which apps the
+    // NAMES designate), and disable only if every stop succeeded, so that
+    // no instance is left running without its config.
+    if now && dir == Direction::Disable {
+        let preview = SwitchOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let specs = specs_of(&switch(layout, dir, &preview, &names)?, false);
+        if !crate::service::run::for_registry(
+            layout,
+            crate::output::service::Operation::Stop,
+            &specs,
+            opts.quiet || opts.json,
+        )? {
+            return Err(Error::Failed(
+                "not disabling: stopping the running instance failed".into(),
+            ));
+        }
+    }
 
     let outcomes = switch(layout, dir, opts, &names)?;
     if !opts.json {
@@ -123,14 +141,30 @@ pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32>
             report(outcome, opts);
         }
     }
+    if dir == Direction::Disable && !now && !opts.dry_run {
+        warn_running(layout, &outcomes);
+    }
+    if now && dir == Direction::Enable {
+        service_ok = crate::service::run::for_registry(
+            layout,
+            crate::output::service::Operation::Start,
+            &specs_of(&outcomes, true),
+            opts.quiet || opts.json,
+        )?;
+    }
 
     let status = ExitStatus::merge_all(outcomes.iter().map(|o| match o.result {
         Ok(_) => ExitStatus::Success,
         Err(_) => ExitStatus::Failure,
-    }));
+    }))
+    .merge(if service_ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    });
     if opts.json {
         print_json(&outcomes, dir, opts, status);
-    } else if !opts.quiet && !opts.dry_run {
+    } else if !opts.quiet && !opts.dry_run && !now {
         print_hint(&outcomes, dir);
     }
     Ok(status.code())
@@ -658,6 +692,45 @@ fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
         Action::Purged => {}
     }
     lines
+}
+
+/// The apps the outcomes are about: those now enabled (`enabled`), or
+/// those being disabled.
+fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
+    let mut specs: Vec<Confspec> = Vec::new();
+    for o in outcomes {
+        let wanted = match &o.result {
+            Ok(Action::Enabled { .. } | Action::AlreadyEnabled) => enabled,
+            Ok(Action::Disabled { .. } | Action::AlreadyDisabled) => !enabled,
+            _ => false,
+        };
+        if let Some(spec) = o.spec().filter(|_| wanted) {
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
+        }
+    }
+    specs
+}
+
+/// Disabling a running app leaves its instance running with its config
+/// gone: its next reload fails. Say so, and how to stop it.
+fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
+    let daemon = crate::process::Daemon::new(layout.daemon());
+    for o in outcomes {
+        if !matches!(o.result, Ok(Action::Disabled { .. })) {
+            continue;
+        }
+        let Some(spec) = o.spec() else { continue };
+        if let Some((pid, _)) = crate::service::running(layout, &daemon, &spec) {
+            let word = shell_word(&spec.namespace, &spec.name);
+            output::warning(format_args!(
+                "{} is still running (pid {pid}) and will fail at its next reload, \
+                 since its config is gone; stop it with: uwsgi-apps stop {word}",
+                label_of(o)
+            ));
+        }
+    }
 }
 
 fn report(outcome: &Outcome, opts: &SwitchOptions) {

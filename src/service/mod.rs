@@ -37,6 +37,29 @@ use lock::InstanceLock;
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// After SIGKILL, how long to wait before giving up on a process.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping master may take before it gets its SIGINT again
+/// (see `Engine::wait_exit_or_kill`); uWSGI normally stops in about a
+/// second.
+pub const STOP_NUDGE: Duration = Duration::from_secs(3);
+
+/// How old an instance's youngest worker must be before SIGINT reaches it.
+/// A uWSGI 2.0.21 worker a few milliseconds old still runs the master's
+/// inherited signal handlers, so the SIGINT the master forwards to it is
+/// lost and the master then waits its 60 s worker mercy (our stop would end
+/// in SIGKILL after --timeout). READY=1 arrives inside that window, so a
+/// `start` followed at once by `stop` met it half the time; measured: 1.0 s
+/// when signalled 0.3 s later, 30 s (our SIGKILL) when signalled at once.
+pub const WORKER_SETTLE: Duration = Duration::from_millis(500);
+
+/// How long to wait so that every master's youngest worker is at least
+/// `WORKER_SETTLE` old: one wait for all instances, at most `WORKER_SETTLE`.
+fn settle_delay(youngest: &std::collections::HashMap<i32, Duration>) -> Duration {
+    youngest
+        .values()
+        .map(|age| WORKER_SETTLE.saturating_sub(*age))
+        .max()
+        .unwrap_or(Duration::ZERO)
+}
 /// Lines of the log shown when a start fails.
 pub const LOG_TAIL_LINES: usize = 15;
 
@@ -327,6 +350,52 @@ fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<bool> {
     }
 }
 
+/// Refuse a runtime directory that someone other than root (and, for the
+/// instance's own dir, `instance`'s uid/gid) can change. The front end and
+/// uWSGI's root part write the pidfile and sockets there, so such a user
+/// could plant links to files anywhere. SPEC §4 step 2 chowns only a dir
+/// created now: an existing dir of someone else is refused, not taken over.
+fn check_run_dir(path: &Path, instance: Option<(u32, u32)>) -> Result<()> {
+    let meta = fs::symlink_metadata(path).at("inspect directory", path)?;
+    if !meta.is_dir() {
+        return Err(Error::Failed(format!(
+            "refusing to use runtime directory {}: it is not a directory (a symbolic link?); \
+             remove it, start recreates it",
+            display_path(path)
+        )));
+    }
+    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
+    let owner_ok = uid == 0 || instance.is_some_and(|(u, _)| u == uid);
+    let group_ok = mode & 0o020 == 0 || gid == 0 || instance.is_some_and(|(_, g)| g == gid);
+    let other_ok = mode & 0o002 == 0;
+    let why = if !owner_ok {
+        crate::safety::Writable::ByOwner
+    } else if !other_ok {
+        crate::safety::Writable::ByEveryone
+    } else if !group_ok {
+        crate::safety::Writable::ByGroup
+    } else {
+        return Ok(());
+    };
+    let unsafe_dir = crate::safety::UnsafePath {
+        path: path.to_path_buf(),
+        uid,
+        gid,
+        mode,
+        is_dir: true,
+        why,
+    };
+    Err(Error::Failed(format!(
+        "refusing to use the runtime directory: {}{}; remove it, start recreates it",
+        unsafe_dir.describe(),
+        if instance.is_some() {
+            " and the instance's user"
+        } else {
+            ""
+        }
+    )))
+}
+
 fn make_dirs_root(path: &Path) -> Result<()> {
     if path.is_dir() {
         return Ok(());
@@ -468,8 +537,26 @@ impl<'a> Engine<'a> {
 
         let ns_run = self.layout.run_namespace_dir(&spec.namespace);
         make_dirs_root(&ns_run)?;
+        if let Some(base) = ns_run.parent() {
+            check_run_dir(base, None)?;
+        }
+        check_run_dir(&ns_run, None)?;
         let run_dir = self.layout.run_dir(spec);
-        make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
+        let created = make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
+        check_run_dir(&run_dir, Some((run_as.uid, run_as.gid)))?;
+        let outcome = self.launch_in_run_dir(config, &run_as);
+        // A start that failed leaves nothing behind: the runtime dir it
+        // made goes again, unless a master (of whatever start) lives in it.
+        let started = matches!(outcome, Ok(Outcome::Done { .. } | Outcome::Already { .. }));
+        if created && !started && !matches!(probe(self, spec), Ok((Some(_), _))) {
+            let _ = self.remove_run_dir(spec);
+        }
+        outcome
+    }
+
+    /// The part of a start that runs once the runtime dir exists.
+    fn launch_in_run_dir(&self, config: &EnabledConfig, run_as: &RunAs) -> Result<Outcome> {
+        let spec = &config.spec;
         make_dirs_root(&self.layout.log_dir(&spec.namespace))?;
 
         let (master, file) = probe(self, spec)?;
@@ -534,7 +621,17 @@ impl<'a> Engine<'a> {
             pa.cmp(&pb)
         });
         let mut locks = Vec::new();
-        let mut signalled: Vec<(usize, Master)> = Vec::new();
+        let mut to_signal: Vec<(usize, Master)> = Vec::new();
+        // An instance whose config is gone (disabled while it ran) can
+        // still be stopped: its runtime dir says where its master is.
+        for (i, target) in targets.iter().enumerate() {
+            let (None, Some(spec)) = (&target.config, &target.spec) else {
+                continue;
+            };
+            if let Ok((Some(master), _)) = probe(self, spec) {
+                to_signal.push((i, master));
+            }
+        }
         // A second flock on a file this run already locked waits for this
         // run itself, forever: an instance named twice (`stop hello
         // app/hello`) is stopped once and then is already stopped, and two
@@ -563,15 +660,7 @@ impl<'a> Engine<'a> {
                 locked.extend(file_id);
             }
             match probe(self, &config.spec) {
-                Ok((Some(master), _)) => match master.signal(Signal::INT) {
-                    Ok(()) => signalled.push((i, master)),
-                    Err(e) => {
-                        outcomes[i] = Some(Outcome::failed(format!(
-                            "cannot send SIGINT to pid {}: {e}",
-                            master.pid()
-                        )))
-                    }
-                },
+                Ok((Some(master), _)) => to_signal.push((i, master)),
                 Ok((None, _)) => {
                     outcomes[i] = Some(match self.remove_run_dir(&config.spec) {
                         Ok(()) => Outcome::Already { pid: None },
@@ -579,6 +668,24 @@ impl<'a> Engine<'a> {
                     })
                 }
                 Err(e) => outcomes[i] = Some(Outcome::failed(e.to_string())),
+            }
+        }
+
+        let masters: Vec<i32> = to_signal.iter().map(|(_, m)| m.pid()).collect();
+        let settle = settle_delay(&crate::process::procfs::youngest_child_ages(&masters));
+        if !settle.is_zero() {
+            std::thread::sleep(settle);
+        }
+        let mut signalled: Vec<(usize, Master)> = Vec::new();
+        for (i, master) in to_signal {
+            match master.signal(Signal::INT) {
+                Ok(()) => signalled.push((i, master)),
+                Err(e) => {
+                    outcomes[i] = Some(Outcome::failed(format!(
+                        "cannot send SIGINT to pid {}: {e}",
+                        master.pid()
+                    )))
+                }
             }
         }
 
@@ -622,14 +729,36 @@ impl<'a> Engine<'a> {
     /// Wait for every signalled master to exit; SIGKILL those still there
     /// after the stop timeout and wait `KILL_GRACE` more. Per master,
     /// whether it is gone.
+    ///
+    /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
+    /// of its READY=1 (nothing in /proc tells that moment apart): either
+    /// the master ignores it, or a worker does and the master waits its
+    /// 60 s "mercy" for it. The stop waits for fresh workers to settle
+    /// before signalling (`WORKER_SETTLE`), and every `STOP_NUDGE` a master
+    /// still there gets SIGINT again, in case the master itself lost it.
     fn wait_exit_or_kill(&self, signalled: &[(usize, Master)]) -> Vec<bool> {
-        let fds: Vec<_> = signalled.iter().map(|(_, m)| m.pidfd()).collect();
-        let mut gone =
-            crate::process::wait::wait_for_exits(&fds, Instant::now() + self.options.stop_timeout);
-        let stubborn: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
-        if stubborn.is_empty() {
-            return gone;
+        let deadline = Instant::now() + self.options.stop_timeout;
+        let mut gone = vec![false; signalled.len()];
+        loop {
+            let pending: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
+            if pending.is_empty() {
+                return gone;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let fds: Vec<_> = pending.iter().map(|&k| signalled[k].1.pidfd()).collect();
+            let until = deadline.min(now + STOP_NUDGE);
+            let exited = crate::process::wait::wait_for_exits(&fds, until);
+            for (&k, g) in pending.iter().zip(exited) {
+                gone[k] = g;
+                if !g && until < deadline {
+                    self.nudge(&signalled[k].1);
+                }
+            }
         }
+        let stubborn: Vec<usize> = (0..gone.len()).filter(|&k| !gone[k]).collect();
         for &k in &stubborn {
             let _ = signalled[k].1.signal(Signal::KILL);
         }
@@ -641,8 +770,26 @@ impl<'a> Engine<'a> {
         gone
     }
 
+    /// Repeat SIGINT to a master that is still there. Only the master:
+    /// the SPEC allows no signal to any other process, workers included;
+    /// the race a repeat used to paper over is closed before the first
+    /// SIGINT instead (`WORKER_SETTLE`, and `start` returning only once the
+    /// workers have their own handlers).
+    fn nudge(&self, master: &Master) {
+        let _ = master.signal(Signal::INT);
+    }
+
     fn remove_run_dir(&self, spec: &Confspec) -> Result<()> {
         let dir = self.layout.run_dir(spec);
+        // A long name's readiness socket lives beside the run dir.
+        let notify = self.layout.notify_socket(spec);
+        if !notify.starts_with(&dir) {
+            match fs::remove_file(&notify) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove notify socket", notify, e)),
+            }
+        }
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -713,7 +860,10 @@ impl<'a> Engine<'a> {
             .map_err(|e| Error::os(format!("send a signal to pid {}", master.pid()), e))?;
         if let Some(notify) = notify {
             let deadline = Instant::now() + self.options.start_timeout;
-            if let Err(why) = launch::await_reload(&master, &notify, deadline) {
+            // Nothing is re-sent while waiting: a second SIGHUP would be a
+            // second reload, and workers are never signalled.
+            let nudge = || {};
+            if let Err(why) = launch::await_reload(&master, &notify, deadline, &nudge) {
                 let log = self.layout.log_file(spec);
                 return Ok(Outcome::Failed {
                     reason: format!("{why}; see {}", display_path(&log)),
@@ -778,5 +928,27 @@ pub fn name_of(target: &Target) -> &OsStr {
     match &target.spec {
         Some(spec) => &spec.name,
         None => &target.given,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn settle_waits_for_the_youngest_worker_of_all_masters() {
+        assert_eq!(settle_delay(&HashMap::new()), Duration::ZERO);
+        let ages = HashMap::from([
+            (10, Duration::from_secs(5)),
+            (11, Duration::from_millis(100)),
+            (12, Duration::from_millis(450)),
+        ]);
+        assert_eq!(
+            settle_delay(&ages),
+            WORKER_SETTLE - Duration::from_millis(100)
+        );
+        let old = HashMap::from([(10, Duration::from_secs(2))]);
+        assert_eq!(settle_delay(&old), Duration::ZERO);
     }
 }

@@ -233,3 +233,40 @@ pub fn modern(
     print_failures(&reports);
     Ok(code)
 }
+
+/// Start or stop the instances of apps that `uwsgi-enapp --now` /
+/// `uwsgi-disapp --now` just switched, printing a line per instance
+/// unless `quiet`. Whether all succeeded.
+pub fn for_registry(
+    layout: &Layout,
+    op: Operation,
+    specs: &[crate::name::Confspec],
+    quiet: bool,
+) -> Result<bool> {
+    if specs.is_empty() {
+        return Ok(true);
+    }
+    let settings = load_settings(layout);
+    let engine = Engine::new(layout, &settings, options(&settings, &Choices::default()));
+    let given: Vec<OsString> = specs.iter().map(confspec_arg).collect();
+    let (targets, _) = plan(layout, &given)?;
+    let mut emit = |r: &Report| {
+        if !quiet {
+            outln!("{}", modern::line(op, r));
+        }
+    };
+    let reports = match op {
+        Operation::Stop => engine.stop(&targets, &mut emit),
+        _ => engine.start(&targets, &mut emit),
+    };
+    print_failures(&reports);
+    Ok(failures(&reports) == 0)
+}
+
+/// `NS/NAME` as a command-line confspec.
+fn confspec_arg(spec: &crate::name::Confspec) -> OsString {
+    let mut s = spec.namespace.as_os_str().to_owned();
+    s.push("/");
+    s.push(&spec.name);
+    s
+}
