@@ -1493,3 +1493,84 @@ fn a_long_name_starts_when_its_config_binds_no_unix_socket() {
     expect(&l.initd(&["stop", &name]), 0, &line("Stopping", ". done."));
     assert!(!alive(pid));
 }
+
+// ------------------------------------------------------------- hostile
+
+#[test]
+fn an_app_cannot_make_root_chmod_a_file_through_its_pidfile() {
+    let l = Live::new();
+    // A file of someone else's, 0600: the app (www-data) may not read it.
+    let secret = l.write_file("secret", "s3cret\n", 0o600);
+    std::os::unix::fs::chown(&secret, Some(1234), Some(1234)).unwrap();
+    // The app runs as www-data, which owns its run dir: while it loads, it
+    // replaces the pidfile uWSGI just wrote with a link to the secret.
+    let pidfile = l.pidfile("evil");
+    l.write_file(
+        "srv/evil.py",
+        &format!(
+            "import os\n\
+             os.unlink({pid:?})\n\
+             os.symlink({secret:?}, {pid:?})\n\n\
+             def application(e, s):\n    s('200 OK', [])\n    return [b'evil']\n",
+            pid = pidfile.display().to_string(),
+            secret = secret.display().to_string(),
+        ),
+        0o644,
+    );
+    let port = common::live::free_port();
+    l.app_file(
+        "evil.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
+            l.r.path("srv/evil.py").display()
+        ),
+    );
+    let o = l.initd(&["start", "evil"]);
+    // It answers, so its import ran, link and all (a failed unlink or
+    // symlink would have failed the import). The front end may since have
+    // removed the link.
+    assert_eq!(http_wait(port, HTTP), "evil", "{}", stderr(&o));
+    assert_eq!(
+        owner_mode(&secret),
+        (1234, 1234, 0o600),
+        "the front end changed the file the pidfile link points to"
+    );
+}
+
+/// For runs that could hang: a hung run is killed, and fails the test.
+const SHORT: Duration = Duration::from_secs(15);
+
+#[test]
+fn a_fifo_as_pidfile_hangs_nothing() {
+    let l = Live::new();
+    let port = l.app("hello", "");
+    // The run dir is the instance user's: it can put anything there.
+    fs::create_dir_all(l.rundir("hello")).unwrap();
+    nix::unistd::mkfifo(
+        &l.pidfile("hello"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+
+    let status = code(&l.apps_within(SHORT, &["initd", "status", "hello"]));
+    assert!(status == 1 || status == 3, "status with a FIFO: {status}");
+    expect(
+        &l.apps_within(SHORT, &["initd", "stop", "hello"]),
+        0,
+        &line("Stopping", ". done."),
+    );
+    fs::create_dir_all(l.rundir("hello")).unwrap();
+    let _ = fs::remove_file(l.pidfile("hello"));
+    nix::unistd::mkfifo(
+        &l.pidfile("hello"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    expect(
+        &l.apps_within(SHORT, &["initd", "start", "hello"]),
+        0,
+        &line("Starting", ". done."),
+    );
+    assert_eq!(http_wait(port, HTTP), "hello hello");
+    l.master("hello");
+}

@@ -42,12 +42,19 @@ pub const MAX_PIDFILE: u64 = 64;
 /// that cannot be read for another reason is an error, because "not
 /// running" would then be a guess.
 pub fn read(path: &Path) -> Result<Pidfile> {
-    let file = match fs::File::open(path) {
+    let file = match open_no_follow(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Pidfile::Missing),
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(Pidfile::Missing),
+        // A link where uWSGI writes a file: not a pidfile, but there.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Pidfile::Garbage),
         Err(e) => return Err(e).at("open pidfile", path),
     };
+    // The runtime dir is the instance user's: a FIFO or a device there
+    // must neither block nor be read.
+    if !file.metadata().at("stat pidfile", path)?.is_file() {
+        return Ok(Pidfile::Garbage);
+    }
     let mut bytes = Vec::with_capacity(16);
     file.take(MAX_PIDFILE + 1)
         .read_to_end(&mut bytes)
@@ -78,16 +85,12 @@ pub fn parse(bytes: &[u8]) -> Pidfile {
 /// root before dropping privileges, but with the umask it inherited, and
 /// the instance's user must not be able to point it at another process.
 ///
-/// The runtime dir belongs to that user, who could have put a link to any
-/// file in the pidfile's place: the file is opened without following a
-/// link (and without blocking on a FIFO), and changed through that handle.
+/// Through the open file, never the path: the instance's user owns the
+/// runtime dir and could swap the pidfile for a link to any file between
+/// a check and a chown/chmod by name.
 pub fn seal(path: &Path) -> Result<()> {
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .at("open pidfile", path)?;
-    if !file.metadata().at("inspect pidfile", path)?.is_file() {
+    let file = open_no_follow(path).at("open pidfile", path)?;
+    if !file.metadata().at("stat pidfile", path)?.is_file() {
         return Err(Error::Failed(format!(
             "the pidfile {} is not a regular file",
             crate::name::display_path(path)
@@ -96,6 +99,15 @@ pub fn seal(path: &Path) -> Result<()> {
     fchown(&file, Some(0), Some(0)).at("change the owner of pidfile", path)?;
     file.set_permissions(fs::Permissions::from_mode(0o644))
         .at("change the mode of pidfile", path)
+}
+
+/// Open for reading without following a final link and without blocking
+/// on a FIFO.
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
 }
 
 #[cfg(test)]
@@ -120,6 +132,25 @@ mod tests {
         ] {
             assert_eq!(parse(bad), Pidfile::Garbage, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_fifo_or_a_link_is_garbage_and_never_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        assert_eq!(read(&fifo).unwrap(), Pidfile::Garbage);
+        assert!(seal(&fifo).is_err());
+
+        let target = dir.path().join("target");
+        fs::write(&target, "42\n").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("pid");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(read(&link).unwrap(), Pidfile::Garbage);
+        assert!(seal(&link).is_err());
+        let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600, "seal changed the link's target");
     }
 
     #[test]

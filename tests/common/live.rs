@@ -21,7 +21,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
 use std::sync::Mutex;
@@ -179,6 +179,17 @@ impl Live {
             .expect("run uwsgi-apps")
     }
 
+    /// `uwsgi-apps ARGS…`, given up on (killed) after `limit`: for runs
+    /// that might hang.
+    pub fn apps_within(&self, limit: Duration, args: &[&str]) -> Output {
+        self.r
+            .cmd("uwsgi-apps")
+            .args(args)
+            .timeout(limit)
+            .output()
+            .expect("run uwsgi-apps")
+    }
+
     /// `uwsgi-apps initd ARGS…`: what `/etc/init.d/uwsgi ARGS…` runs.
     pub fn initd(&self, args: &[&str]) -> Output {
         let mut all = vec!["initd"];
@@ -208,11 +219,7 @@ impl Live {
 
     /// The PID in NAME's pidfile, if there is a pidfile with a number.
     pub fn pid(&self, name: &str) -> Option<i32> {
-        fs::read_to_string(self.pidfile(name))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        read_pid(&self.pidfile(name))
     }
 
     /// The running master of NAME: its pidfile names a live uWSGI, and
@@ -313,9 +320,7 @@ impl Live {
         if let Ok(namespaces) = fs::read_dir(self.r.path("run/uwsgi")) {
             for ns in namespaces.flatten() {
                 for inst in fs::read_dir(ns.path()).into_iter().flatten().flatten() {
-                    let pid = fs::read_to_string(inst.path().join("pid"))
-                        .ok()
-                        .and_then(|t| t.trim().parse::<i32>().ok());
+                    let pid = read_pid(&inst.path().join("pid"));
                     if let Some(pid) = pid.filter(|&p| p > 1 && is_uwsgi(p)) {
                         pids.push(pid);
                     }
@@ -340,6 +345,22 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.kill_everything();
     }
+}
+
+/// The number in a pidfile. Tests put FIFOs and links there: open
+/// without blocking, and read only a regular file.
+pub fn read_pid(path: &Path) -> Option<i32> {
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
 }
 
 pub fn chmod(path: &Path, mode: u32) {
