@@ -10,7 +10,7 @@
 use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::fs::{chown, FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::{fs, str};
@@ -67,9 +67,7 @@ impl NotifySocket {
         this.socket
             .set_nonblocking(true)
             .at("configure notify socket", path)?;
-        chown(path, Some(uid), Some(gid)).at("change the owner of notify socket", path)?;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-            .at("change the mode of notify socket", path)?;
+        give_socket_to(path, uid, gid)?;
         Ok(this)
     }
 
@@ -117,9 +115,70 @@ impl Drop for NotifySocket {
 }
 
 /// Lines of `text` as uWSGI would send them, for tests and parsing.
+/// Make the socket file at `path` the instance user's, mode 0600, without
+/// ever following a link: the run dir belongs to that user, who could swap
+/// the file for a link between `bind` and here and so have root chown or
+/// chmod any file. The path is opened with O_PATH|O_NOFOLLOW, checked to be
+/// a socket, and changed through /proc/self/fd, which names that very
+/// inode whatever the directory holds by then.
+fn give_socket_to(path: &Path, uid: u32, gid: u32) -> Result<()> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    let fd = openat(
+        CWD,
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at("open notify socket", path)?;
+    let meta = fs::metadata(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&fd)
+    ))
+    .at("stat notify socket", path)?;
+    if !meta.file_type().is_socket() {
+        return Err(Error::Failed(format!(
+            "{} is no longer the notify socket just made (replaced by something else); refusing to change its owner",
+            crate::name::display_path(path)
+        )));
+    }
+    let by_fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+    chown(&by_fd, Some(uid), Some(gid)).at("change the owner of notify socket", path)?;
+    fs::set_permissions(&by_fd, fs::Permissions::from_mode(0o600))
+        .at("change the mode of notify socket", path)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
+
+    #[test]
+    fn the_socket_is_made_the_users_and_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let sock = NotifySocket::bind(&path, 65534, 65534).unwrap();
+        let meta = fs::symlink_metadata(sock.path()).unwrap();
+        assert!(meta.file_type().is_socket());
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (65534, 65534, 0o600)
+        );
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_socket_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "secret").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("notify");
+        symlink(&victim, &link).unwrap();
+        let err = give_socket_to(&link, 65534, 65534).unwrap_err().to_string();
+        assert!(err.contains("no longer the notify socket"), "{err}");
+        let meta = fs::metadata(&victim).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o7777), (0, 0o640));
+    }
 
     #[test]
     fn ready_and_status_are_read_from_lines() {
