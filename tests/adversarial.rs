@@ -24,6 +24,11 @@ impl Root {
         };
         fs::create_dir_all(root.available()).unwrap();
         fs::create_dir_all(root.enabled()).unwrap();
+        // The inherited config a real system has; without it doctor
+        // reports an error for every tree.
+        let conf = root.path().join("usr/share/uwsgi/conf");
+        fs::create_dir_all(&conf).unwrap();
+        fs::write(conf.join("default.ini"), "[uwsgi]\n").unwrap();
         root
     }
     fn path(&self) -> &Path {

@@ -29,6 +29,11 @@ impl Root {
         let root = Root { dir };
         fs::create_dir_all(root.available()).unwrap();
         fs::create_dir_all(root.enabled()).unwrap();
+        // The inherited config a real system has (the package installs it):
+        // without it no instance can start, which doctor reports.
+        let conf = root.path().join("usr/share/uwsgi/conf");
+        fs::create_dir_all(&conf).unwrap();
+        fs::write(conf.join("default.ini"), "[uwsgi]\nmaster = true\n").unwrap();
         root
     }
     fn path(&self) -> &Path {
@@ -98,6 +103,19 @@ fn about<'a>(found: &[&'a Value], path: &Path) -> Option<&'a Value> {
         .iter()
         .copied()
         .find(|f| f["path"].as_str() == path.to_str())
+}
+
+#[test]
+fn a_missing_inherited_config_is_an_error() {
+    let root = Root::new();
+    fs::remove_file(root.path().join("usr/share/uwsgi/conf/default.ini")).unwrap();
+    root.add_app("hello.ini", "[uwsgi]\n");
+    root.enable("hello.ini");
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let f = findings(&json, "inherited-config-missing");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["severity"], "error");
 }
 
 #[test]

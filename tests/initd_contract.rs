@@ -1339,6 +1339,21 @@ fn an_empty_inherited_config_setting_runs_the_app_config_alone() {
     assert!(!alive(pid));
 }
 
+#[test]
+fn a_missing_inherited_config_fails_the_start_before_anything_is_made() {
+    let l = Live::new();
+    l.settings("INHERITED_CONFIG=/usr/share/uwsgi/conf/gone.ini\n");
+    l.app("hello", "master = true\nprocesses = 1\n");
+    let o = l.initd(&["start", "hello"]);
+    expect(&o, 1, &line("Starting", "! failed!"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("gone.ini"), "{err}");
+    assert!(err.contains("INHERITED_CONFIG="), "{err}");
+    // Nothing was made, nothing runs.
+    assert!(!l.rundir("hello").exists());
+    assert!(!l.pidfile("hello").exists());
+}
+
 // ------------------------------------------------------------ discovery
 
 #[test]

@@ -39,12 +39,15 @@ pub fn check_settings(
     }
     if let Some(inherited) = &settings.inherited_config {
         match inherited.symlink_metadata() {
+            // Every start passes it to uWSGI (as Debian's script does) and
+            // refuses to go on without it: running the apps without their
+            // inherited uid/gid would run them as root.
             Err(_) => findings.push(Finding::path(
-                Severity::Info,
+                Severity::Error,
                 "inherited-config-missing",
                 inherited,
                 None,
-                "the inherited config does not exist: instances start without it",
+                "the inherited config does not exist: no instance can start",
                 "install uwsgi-apps' default.ini, or set INHERITED_CONFIG= (empty) in the \
                  settings file to say that none is wanted",
             )),

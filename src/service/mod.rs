@@ -545,6 +545,19 @@ impl<'a> Engine<'a> {
                 return Ok(Outcome::failed(why.to_string()));
             }
         }
+        if let Some(inherited) = self.settings.inherited_config.as_deref() {
+            // uWSGI would fail on it with "realpath() … failed"; say why
+            // here, before anything is made. Starting without it would drop
+            // its uid/gid and run the app as root.
+            if let Err(e) = fs::metadata(inherited) {
+                return Ok(Outcome::failed(format!(
+                    "cannot use the inherited config {}: {e}; install it, or set \
+                     INHERITED_CONFIG= (empty) in {} to run apps without one",
+                    display_path(inherited),
+                    display_path(&self.layout.settings_file())
+                )));
+            }
+        }
         let run_as = self.run_as(config)?;
         for w in &run_as.warnings {
             crate::output::warning(format!("{spec}: {w}"));
