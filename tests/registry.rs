@@ -1163,3 +1163,26 @@ fn nix_is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// An empty UWSGI_APPS_ROOT is "not set" (shell habit), not a usage error:
+/// `--root` on the command line then decides.
+#[test]
+fn an_empty_root_variable_counts_as_unset() {
+    let r = Root::new();
+    r.add_app("hello.ini");
+    let root = r.path("");
+    let o = r
+        .cmd(ENAPP)
+        .env("UWSGI_APPS_ROOT", "")
+        .env("UWSGI_APPS_DAEMON", "")
+        .arg("--root")
+        .arg(&root)
+        .arg("hello")
+        .output()
+        .expect("run the binary");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        r.link_target("hello.ini"),
+        Some(PathBuf::from("../apps-available/hello.ini"))
+    );
+}
