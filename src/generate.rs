@@ -66,12 +66,18 @@ pub fn render_all() -> Vec<Asset> {
     for cmd in &model.applets {
         assets.push(Asset {
             path: Path::new("completions/fish").join(format!("{}.fish", cmd.name)),
-            content: fish::render_applet(&model, cmd),
+            content: fish::render_applet(cmd),
+        });
+    }
+    for (name, content) in fish::render_functions(&model) {
+        assets.push(Asset {
+            path: Path::new("completions/fish/functions").join(format!("{name}.fish")),
+            content,
         });
     }
     assets.push(Asset {
         path: PathBuf::from("completions/fish/conf.d/uwsgi-apps-service.fish"),
-        content: fish::render_service_hook(&model),
+        content: fish::render_service_hook(),
     });
     assets
 }

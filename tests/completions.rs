@@ -337,7 +337,8 @@ fn zsh_completes_names_under_the_root_and_after_service_uwsgi() {
 fn fish_transcript(f: &Fixture, commands: &str) -> String {
     let dir = source_tree().join("completions/fish");
     let script = format!(
-        "set -p fish_complete_path {dir}\nsource {dir}/conf.d/uwsgi-apps-service.fish\n{commands}",
+        "set -p fish_complete_path {dir}\nset -p fish_function_path {dir}/functions\n\
+         source {dir}/conf.d/uwsgi-apps-service.fish\n{commands}",
         dir = dir.display()
     );
     let mut fish = f.shell("fish");

@@ -1,7 +1,9 @@
 //! The fish completions: fish loads one file per command name, so each
-//! applet has its own, with the same helper functions; the app names after
-//! `service uwsgi COMMAND` come from a conf.d snippet, because fish's own
-//! completion file for `service` must not be replaced.
+//! applet has its own; the helper functions they share are written once,
+//! one file per function, for fish to autoload from its functions path
+//! (`vendor_functions.d`); the app names after `service uwsgi COMMAND`
+//! come from a conf.d snippet, because fish's own completion file for
+//! `service` must not be replaced.
 
 use std::fmt::Write;
 
@@ -99,6 +101,28 @@ end
     )
 }
 
+/// The shared helpers as (function name, file content), one per function:
+/// fish autoloads a function from the file named after it.
+pub fn render_functions(program: &Program) -> Vec<(String, String)> {
+    helpers(program)
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|block| !block.is_empty())
+        .filter_map(|block| {
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("function "))?
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            let content = format!(
+                "# fish function {name}, for the uwsgi-apps completions\n{GENERATED}\n{block}\n"
+            );
+            Some((name, content))
+        })
+        .collect()
+}
+
 /// Text inside `'…'` in fish.
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -165,9 +189,8 @@ fn operand_lines(out: &mut String, command: &str, condition: Option<&str>, cmd: 
     }
 }
 
-pub fn render_applet(program: &Program, cmd: &Cmd) -> String {
+pub fn render_applet(cmd: &Cmd) -> String {
     let mut out = format!("# fish completion for {}\n{GENERATED}", cmd.name);
-    out.push_str(&helpers(program));
     let name = cmd.name.as_str();
     let _ = writeln!(
         out,
@@ -205,10 +228,9 @@ pub fn render_applet(program: &Program, cmd: &Cmd) -> String {
 /// Sourced by every fish at start (vendor_conf.d): adds the app names after
 /// `service uwsgi COMMAND`, and the commands fish's own completion for
 /// `service` does not know, to the completions of `service`.
-pub fn render_service_hook(program: &Program) -> String {
+pub fn render_service_hook() -> String {
     let mut out =
         format!("# fish: app names after \"service uwsgi COMMAND\", for uwsgi-apps\n{GENERATED}");
-    out.push_str(&helpers(program));
     let _ = write!(
         out,
         r#"

@@ -210,7 +210,8 @@ for f in /etc/default/uwsgi /usr/share/uwsgi/conf/default.ini /etc/logrotate.d/u
     /usr/share/man/man8/uwsgi-enapp.8.gz \
     /usr/share/bash-completion/completions/uwsgi-enapp \
     /usr/share/zsh/vendor-completions/_uwsgi-apps \
-    /usr/share/fish/vendor_completions.d/uwsgi-disapp.fish; do
+    /usr/share/fish/vendor_completions.d/uwsgi-disapp.fish \
+    /usr/share/fish/vendor_functions.d/__uwsgi_apps_names.fish; do
     [ -e "$f" ] || fail "$f is missing"
 done
 [ -d /var/log/uwsgi/app ] || fail "/var/log/uwsgi/app is missing"
