@@ -35,6 +35,18 @@ fn line(verb: &str, marks: &str) -> String {
     format!("{verb} app server(s): uwsgi -> {marks}\n")
 }
 
+/// `initd VERB NAME` succeeds with Debian's line for one instance:
+/// `Starting app server(s): uwsgi -> . done.` (or Stopping).
+#[track_caller]
+fn initd_ok(l: &Live, verb: &str, name: &str) {
+    let word = if verb == "start" {
+        "Starting"
+    } else {
+        "Stopping"
+    };
+    expect(&l.initd(&[verb, name]), 0, &line(word, ". done."));
+}
+
 /// Exit status and standard output, with standard error in the message.
 #[track_caller]
 fn expect(o: &Output, status: i32, out: &str) {
@@ -124,11 +136,7 @@ fn start_runs_debians_command_line_and_environment_and_serves_http() {
 fn start_makes_run_dirs_pidfile_socket_and_log_with_debians_owners_and_modes() {
     let l = Live::new();
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let (www_uid, www_gid) = www_data();
 
@@ -163,20 +171,12 @@ fn start_makes_run_dirs_pidfile_socket_and_log_with_debians_owners_and_modes() {
 fn stop_signals_waits_for_exit_and_removes_the_run_dir() {
     let l = Live::new();
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let pid = l.master("hello");
     let workers = children(pid);
 
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     // stop returns once the master has exited, not before.
     assert!(!alive(pid), "the master {pid} is still alive after stop");
     l.wait_no_masters(Duration::from_secs(3));
@@ -187,30 +187,18 @@ fn stop_signals_waits_for_exit_and_removes_the_run_dir() {
     assert!(http_get(port).is_err(), "nothing answers any more");
 
     // Stopping what does not run is already the needed state.
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
 }
 
 #[test]
 fn start_of_a_running_instance_keeps_it() {
     let l = Live::new();
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let pid = l.master("hello");
 
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
     expect(
         &l.initd(&["start", "app/hello"]),
@@ -224,18 +212,10 @@ fn start_of_a_running_instance_keeps_it() {
 fn a_namespaced_confspec_names_the_same_instance() {
     let l = Live::new();
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "app/hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "app/hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     let pid = l.master("hello");
-    expect(
-        &l.initd(&["stop", "app/hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "app/hello");
     assert!(!alive(pid));
 }
 
@@ -492,20 +472,12 @@ fn start_timeout_fails_an_instance_that_never_becomes_ready() {
 fn an_app_with_die_on_term_stops_in_about_a_second() {
     let l = Live::new();
     let port = l.app("hello", "die-on-term = true\n");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let pid = l.master("hello");
 
     let t = Instant::now();
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     let took = t.elapsed();
     assert!(!alive(pid));
     // SIGQUIT would make it reload and stop would wait its whole timeout.
@@ -538,28 +510,16 @@ fn a_stale_pidfile_naming_a_live_sleep_is_never_signalled() {
         1,
         &line("Forced reloading", "! failed!"),
     );
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     assert!(alive(sleep), "the sleep was signalled");
 
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     let pid = l.master("hello");
     assert_ne!(pid, sleep, "start replaced the stale pidfile");
     assert!(alive(sleep), "the sleep was signalled by start");
 
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
     assert!(alive(sleep), "the sleep was signalled by the second stop");
 }
@@ -572,25 +532,13 @@ fn a_pidfile_with_garbage_is_replaced() {
 
     let status = code(&l.initd(&["status", "hello"]));
     assert!(status == 1 || status == 3, "status with garbage: {status}");
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     l.fake_pidfile("hello", "garbage\n");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let pid = l.master("hello");
     assert!(is_uwsgi(pid));
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
 }
 
@@ -625,11 +573,7 @@ fn a_world_writable_config_is_refused_unless_the_check_is_off() {
     assert!(l.masters().is_empty(), "nothing ran");
 
     l.settings("CHECK_CONFIG_PERMISSIONS=no\n");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
 }
 
@@ -679,11 +623,7 @@ fn two_concurrent_starts_of_one_app_give_one_master() {
     assert_eq!(http_wait(port, HTTP), "hello hello");
     let pid = l.master("hello");
     assert_eq!(l.masters(), [pid], "exactly one master");
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
 }
 
@@ -693,11 +633,7 @@ fn two_concurrent_starts_of_one_app_give_one_master() {
 fn reload_and_force_reload_keep_the_master_and_renew_its_workers() {
     let l = Live::new();
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
     let pid = l.master("hello");
     let argv = cmdline(pid);
@@ -824,7 +760,7 @@ fn status_gives_lsb_codes_and_the_worst_wins() {
     l.app("stale", "");
     let sleep = l.spawn_sleep();
     l.fake_pidfile("stale", &format!("{sleep}\n"));
-    expect(&l.initd(&["start", "run"]), 0, &line("Starting", ". done."));
+    initd_ok(&l, "start", "run");
     http_wait(port, HTTP);
 
     for (args, want) in [
@@ -977,11 +913,7 @@ fn uid_of(pid: i32) -> Option<u32> {
 fn the_apps_uid_and_gid_win_over_the_inherited_ones() {
     let l = Live::new();
     let port = l.app("hello", "uid = nobody\ngid = nogroup\n");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     let pid = l.master("hello");
     let nobody = nix::unistd::User::from_name("nobody")
@@ -1271,11 +1203,7 @@ fn a_pidfile_naming_another_instances_master_is_not_this_instance() {
     let l = Live::new();
     let other_port = l.app("other", "");
     let port = l.app("hello", "");
-    expect(
-        &l.initd(&["start", "other"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "other");
     http_wait(other_port, HTTP);
     let other = l.master("other");
     let workers = children(other);
@@ -1284,21 +1212,13 @@ fn a_pidfile_naming_another_instances_master_is_not_this_instance() {
     // SPEC: never signal a process that is not this instance's master.
     let status = code(&l.initd(&["status", "hello"]));
     assert!(status == 1 || status == 3, "status of hello: {status}");
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     let o = l.initd(&["reload", "hello"]);
     assert_eq!(code(&o), 1, "hello does not run: {}", stdout(&o));
     assert!(alive(other), "stop hello stopped other");
     assert_eq!(children(other), workers, "reload hello reloaded other");
 
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     assert_ne!(l.master("hello"), other);
     assert_eq!(l.master("other"), other);
@@ -1310,11 +1230,7 @@ fn an_empty_inherited_config_setting_runs_the_app_config_alone() {
     l.settings("INHERITED_CONFIG=\n");
     // Without the inherited config nothing names a uid: it runs as root.
     let port = l.app("hello", "master = true\nprocesses = 1\n");
-    expect(
-        &l.initd(&["start", "hello"]),
-        0,
-        &line("Starting", ". done."),
-    );
+    initd_ok(&l, "start", "hello");
     assert_eq!(http_wait(port, HTTP), "hello hello");
     let pid = l.master("hello");
     let want: Vec<OsString> = [
@@ -1331,11 +1247,7 @@ fn an_empty_inherited_config_setting_runs_the_app_config_alone() {
     .collect();
     assert_eq!(cmdline(pid), want);
     assert_eq!(owner_mode(&l.rundir("hello")), (0, 0, 0o755));
-    expect(
-        &l.initd(&["stop", "hello"]),
-        0,
-        &line("Stopping", ". done."),
-    );
+    initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
 }
 
@@ -1505,7 +1417,7 @@ fn a_long_name_starts_when_its_config_binds_no_unix_socket() {
     expect(&o, 0, &line("Starting", ". done."));
     assert_eq!(http_wait(port, HTTP), format!("hello {name}"));
     let pid = l.master(&name);
-    expect(&l.initd(&["stop", &name]), 0, &line("Stopping", ". done."));
+    initd_ok(&l, "stop", &name);
     assert!(!alive(pid));
 }
 
