@@ -163,6 +163,13 @@ impl Layout {
             .join(format!(".notify-{:016x}", fnv1a(spec.name.as_bytes())))
     }
 
+    /// `/run/uwsgi-apps`: this program's own locks, in a directory only
+    /// root can open (see `lock`). Not under `/run/uwsgi`, which everyone
+    /// can open and where any name could be a namespace's.
+    pub fn lock_dir(&self) -> PathBuf {
+        self.under_root("run/uwsgi-apps")
+    }
+
     /// `/var/log/uwsgi/NS`
     pub fn log_dir(&self, ns: &Namespace) -> PathBuf {
         self.under_root("var/log/uwsgi").join(ns.as_os_str())

@@ -23,6 +23,7 @@ pub mod error;
 pub mod exit;
 pub mod generate;
 pub mod layout;
+pub mod lock;
 pub mod name;
 pub mod process;
 pub mod service;

@@ -62,5 +62,11 @@ pub fn warning(message: impl fmt::Display) {
     write_stderr(format_args!("{}: warning: {}\n", program_name(), message));
 }
 
+/// `PROGRAM: MESSAGE` on stderr, for what the user must know at once
+/// (what a run waits for), even in the middle of a progress line.
+pub fn notice(message: impl fmt::Display) {
+    write_stderr(format_args!("{}: {}\n", program_name(), message));
+}
+
 pub mod initd;
 pub mod service;

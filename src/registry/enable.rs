@@ -13,7 +13,6 @@ use std::io::{BufRead, IsTerminal};
 use serde_json::{json, Value};
 
 use super::link::{self, EnabledEntry, EnabledLink, LinkState};
-use super::lock::RegistryLock;
 use super::markers::{self, MarkerIndex};
 use super::pattern::NamePattern;
 use super::{app_label, json_str, shell_word, SwitchOptions};
@@ -180,7 +179,14 @@ pub fn switch(
     opts: &SwitchOptions,
     names: &[OsString],
 ) -> Result<Vec<Outcome>> {
-    let _lock = RegistryLock::acquire(layout)?;
+    // A dry run changes nothing and every change it could observe is one
+    // atomic directory operation, so it needs no lock (and works where
+    // the lock dir cannot be made, e.g. a read-only tree).
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        crate::lock::registry(layout)?
+    };
     let mut run = Run {
         layout,
         dir,

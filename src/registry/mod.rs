@@ -4,14 +4,12 @@
 //!
 //! * `link`: inspecting and changing one enabled link, atomically;
 //! * `markers`: `/var/lib/uwsgi/NS/{enabled,disabled}_by_{admin,maint}`;
-//! * `lock`: the advisory lock that serialises concurrent changes;
 //! * `pattern`: NAME, NAME.EXT and shell globs against the apps on disk;
 //! * `enable`, `query`, `list`: the commands.
 
 pub mod enable;
 pub mod link;
 pub mod list;
-pub mod lock;
 pub mod markers;
 pub mod pattern;
 pub mod query;

@@ -7,7 +7,6 @@
 //! a callback as soon as it and all before it are known.
 
 pub mod deps;
-pub mod lock;
 pub mod run;
 
 use std::collections::HashMap;
@@ -31,7 +30,6 @@ use crate::process::notify::NotifySocket;
 use crate::process::{pidfile, procfs, Daemon, Master, Pidfile};
 
 use deps::{RunAs, Settings};
-use lock::InstanceLock;
 
 /// The default start timeout (SPEC §4 step 5).
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -181,6 +179,8 @@ pub struct Options {
     /// `reload --wait`.
     pub wait_reload: bool,
     pub check_permissions: bool,
+    /// How long to wait for an instance's lock that another run holds.
+    pub lock_wait: Duration,
 }
 
 impl Options {
@@ -191,9 +191,23 @@ impl Options {
             stop_timeout: Duration::from_secs(30),
             wait_reload: false,
             check_permissions: settings.check_config_permissions,
+            lock_wait: Duration::ZERO,
+        }
+        .with_lock_wait()
+    }
+
+    /// Another run holds an instance's lock for at most its own start or
+    /// stop (both bounded); wait that long, and a little more.
+    pub fn with_lock_wait(self) -> Options {
+        Options {
+            lock_wait: self.start_timeout.max(self.stop_timeout) + KILL_GRACE + LOCK_SLACK,
+            ..self
         }
     }
 }
+
+/// What a lock wait allows beyond the holder's own timeouts.
+const LOCK_SLACK: Duration = Duration::from_secs(10);
 
 /// Twice the CPUs, at least 4: a start mostly waits (for Python to load),
 /// so more starts than CPUs keep the CPUs busy.
@@ -494,6 +508,16 @@ impl<'a> Engine<'a> {
         )
     }
 
+    /// The instance's lock. A run queued behind another says on stderr
+    /// what it waits for, at once; it gives up after `lock_wait`.
+    fn lock(&self, spec: &Confspec) -> Result<crate::lock::Lock> {
+        crate::lock::instance(self.layout, spec, self.options.lock_wait, &mut |holder| {
+            crate::output::notice(format!(
+                "{spec}: waiting for {holder}, which is working on this instance"
+            ))
+        })
+    }
+
     // ---- start -------------------------------------------------------
 
     /// Start every target, at most `jobs` at once.
@@ -539,7 +563,7 @@ impl<'a> Engine<'a> {
 
     fn try_start(&self, config: &EnabledConfig) -> Result<Outcome> {
         let spec = &config.spec;
-        let _lock = InstanceLock::acquire(&config.path)?;
+        let _lock = self.lock(spec)?;
         if self.options.check_permissions {
             if let Err(why) = crate::safety::refuse_unsafe(self.layout, &config.path) {
                 return Ok(Outcome::failed(why.to_string()));
@@ -660,13 +684,11 @@ impl<'a> Engine<'a> {
                 to_signal.push((i, master));
             }
         }
-        // A second flock on a file this run already locked waits for this
-        // run itself, forever: an instance named twice (`stop hello
-        // app/hello`) is stopped once and then is already stopped, and two
-        // confnames linked to one file share its lock.
+        // A second flock on a lock this run already holds would wait for
+        // this run itself: an instance named twice (`stop hello app/hello`)
+        // is stopped once and then is already stopped.
         let mut first_of: Vec<(&Confspec, usize)> = Vec::new();
         let mut repeats: Vec<(usize, usize)> = Vec::new();
-        let mut locked: Vec<(u64, u64)> = Vec::new();
         for &i in &by_path {
             let Some(config) = &targets[i].config else {
                 continue;
@@ -676,16 +698,12 @@ impl<'a> Engine<'a> {
                 continue;
             }
             first_of.push((&config.spec, i));
-            let file_id = fs::metadata(&config.path).ok().map(|m| (m.dev(), m.ino()));
-            if !file_id.is_some_and(|id| locked.contains(&id)) {
-                match InstanceLock::acquire(&config.path) {
-                    Ok(lock) => locks.push(lock),
-                    Err(e) => {
-                        outcomes[i] = Some(Outcome::failed(e.to_string()));
-                        continue;
-                    }
+            match self.lock(&config.spec) {
+                Ok(lock) => locks.push(lock),
+                Err(e) => {
+                    outcomes[i] = Some(Outcome::failed(e.to_string()));
+                    continue;
                 }
-                locked.extend(file_id);
             }
             match probe(self, &config.spec) {
                 Ok((Some(master), _)) => to_signal.push((i, master)),
@@ -866,7 +884,7 @@ impl<'a> Engine<'a> {
 
     fn reload_one(&self, config: &EnabledConfig, force: bool) -> Result<Outcome> {
         let spec = &config.spec;
-        let _lock = InstanceLock::acquire(&config.path)?;
+        let _lock = self.lock(spec)?;
         let (master, _) = probe(self, spec)?;
         let Some(master) = master else {
             return Ok(Outcome::failed("not running, so it cannot be reloaded"));

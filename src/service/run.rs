@@ -45,7 +45,7 @@ fn options(settings: &Settings, choices: &Choices) -> Options {
         o.stop_timeout = Duration::from_secs(t);
     }
     o.wait_reload = choices.wait;
-    o
+    o.with_lock_wait()
 }
 
 fn print_failures(reports: &[Report]) {

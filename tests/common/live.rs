@@ -307,6 +307,18 @@ impl Live {
         pid
     }
 
+    /// Spawn a process this test owns (killed on drop), e.g. an attacker's
+    /// helper running as another user, and give its PID.
+    pub fn spawn(&self, mut cmd: std::process::Command) -> i32 {
+        let child = cmd.spawn().expect("spawn a helper process");
+        let pid = child.id() as i32;
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
+        pid
+    }
+
     /// Write NAME's pidfile by hand, as a stale one would be left.
     pub fn fake_pidfile(&self, name: &str, content: &str) {
         fs::create_dir_all(self.rundir(name)).expect("create the run dir");

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod users;
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -97,10 +98,17 @@ impl Root {
     }
 
     /// Every entry under `dir`, recursively, with what it is, sorted: a
-    /// snapshot to prove that a run changed nothing.
+    /// snapshot to prove that a run changed nothing. The program's own
+    /// lock files (`run/uwsgi-apps`) are left out: taking a lock is not a
+    /// change.
     pub fn snapshot(dir: &Path) -> Vec<String> {
         let mut out = Vec::new();
+        let locks = dir.join("run/uwsgi-apps");
+        let run = dir.join("run");
         for entry in walkdir(dir) {
+            if entry.starts_with(&locks) || (entry == run && only_locks_in(&run)) {
+                continue;
+            }
             let meta = fs::symlink_metadata(&entry).unwrap();
             let what = if meta.file_type().is_symlink() {
                 format!("-> {}", fs::read_link(&entry).unwrap().display())
@@ -117,6 +125,12 @@ impl Root {
         out.sort();
         out
     }
+}
+
+/// Whether `run` holds nothing but the lock dir (then it was made only
+/// for the locks).
+fn only_locks_in(run: &Path) -> bool {
+    fs::read_dir(run).is_ok_and(|entries| entries.flatten().all(|e| e.file_name() == "uwsgi-apps"))
 }
 
 fn walkdir(dir: &Path) -> Vec<PathBuf> {
