@@ -138,17 +138,20 @@ fn start_makes_run_dirs_pidfile_socket_and_log_with_debians_owners_and_modes() {
     let port = l.app("hello", "");
     initd_ok(&l, "start", "hello");
     http_wait(port, HTTP);
-    let (www_uid, www_gid) = www_data();
+    let (www_uid, _) = www_data();
 
     assert_eq!(
         owner_mode(&l.r.path("run/uwsgi/app")),
         (0, 0, 0o755),
         "run/uwsgi/app"
     );
+    // Unlike Debian's script, which gives it to the app's uid:gid: uWSGI
+    // works there as root (socket, pidfile), so the app must not be able
+    // to change it.
     assert_eq!(
         owner_mode(&l.rundir("hello")),
-        (www_uid, www_gid, 0o755),
-        "the run dir belongs to the app's uid:gid"
+        (0, 0, 0o755),
+        "the run dir is root's"
     );
     // uWSGI writes its pidfile 0666; the front end fixes it once ready.
     assert_eq!(
@@ -593,8 +596,7 @@ fn a_name_with_a_space() {
     assert_eq!(http_wait(port, HTTP), "hello my app");
     let pid = l.master("my app");
     expect_env(pid, "UWSGI_DEB_CONFNAME", "my app");
-    let (www_uid, www_gid) = www_data();
-    assert_eq!(owner_mode(&l.rundir("my app")), (www_uid, www_gid, 0o755));
+    assert_eq!(owner_mode(&l.rundir("my app")), (0, 0, 0o755));
     assert_eq!(code(&l.initd(&["status", "my app"])), 0);
 
     expect(
@@ -903,10 +905,15 @@ fn fixture_runs_under_uwsgi_by_hand_and_is_cleaned_up() {
 // ------------------------------------------------ run-as, config formats
 
 /// The uid of PID, from /proc/PID/status (real uid).
-fn uid_of(pid: i32) -> Option<u32> {
+/// The real uid (`Uid:`) or gid (`Gid:`) of a process.
+fn id_of(pid: i32, key: &str) -> Option<u32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn uid_of(pid: i32) -> Option<u32> {
+    id_of(pid, "Uid:")
 }
 
 #[test]
@@ -926,11 +933,12 @@ fn the_apps_uid_and_gid_win_over_the_inherited_ones() {
         .expect("the group nogroup");
     assert_eq!(
         owner_mode(&l.rundir("hello")),
-        (nobody.uid.as_raw(), nogroup.gid.as_raw(), 0o755),
-        "the run dir belongs to the uid:gid the app runs as"
+        (0, 0, 0o755),
+        "the run dir is root's, whoever the app runs as"
     );
     for w in children(pid) {
         assert_eq!(uid_of(w), Some(nobody.uid.as_raw()), "worker {w}");
+        assert_eq!(id_of(w, "Gid:"), Some(nogroup.gid.as_raw()), "worker {w}");
     }
 }
 
@@ -1429,16 +1437,17 @@ fn an_app_cannot_make_root_chmod_a_file_through_its_pidfile() {
     // A file of someone else's, 0600: the app (www-data) may not read it.
     let secret = l.write_file("secret", "s3cret\n", 0o600);
     std::os::unix::fs::chown(&secret, Some(1234), Some(1234)).unwrap();
-    // The app runs as www-data, which owns its run dir: while it loads, it
-    // replaces the pidfile uWSGI just wrote with a link to the secret.
+    // The app runs as www-data: while it loads, it tries to replace the
+    // pidfile uWSGI just wrote with a link to the secret, and answers
+    // with what came of it. (Its run dir is root's, so it cannot.)
     let pidfile = l.pidfile("evil");
     l.write_file(
         "srv/evil.py",
         &format!(
             "import os\n\
-             os.unlink({pid:?})\n\
-             os.symlink({secret:?}, {pid:?})\n\n\
-             def application(e, s):\n    s('200 OK', [])\n    return [b'evil']\n",
+             try:\n    os.unlink({pid:?})\n    os.symlink({secret:?}, {pid:?})\n    RESULT = 'swapped'\n\
+             except OSError as e:\n    RESULT = 'blocked: ' + e.strerror\n\n\
+             def application(e, s):\n    s('200 OK', [])\n    return [RESULT.encode()]\n",
             pid = pidfile.display().to_string(),
             secret = secret.display().to_string(),
         ),
@@ -1453,10 +1462,13 @@ fn an_app_cannot_make_root_chmod_a_file_through_its_pidfile() {
         ),
     );
     let o = l.initd(&["start", "evil"]);
-    // It answers, so its import ran, link and all (a failed unlink or
-    // symlink would have failed the import). The front end may since have
-    // removed the link.
-    assert_eq!(http_wait(port, HTTP), "evil", "{}", stderr(&o));
+    // It answers, so its import ran and tried.
+    assert_eq!(
+        http_wait(port, HTTP),
+        "blocked: Permission denied",
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(
         owner_mode(&secret),
         (1234, 1234, 0o600),

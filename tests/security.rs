@@ -106,3 +106,88 @@ fn a_local_user_holding_flocks_on_configs_hangs_nothing() {
         .unwrap();
     assert!(!out.status.success(), "the user could lock the registry");
 }
+
+/// The python loop of the attack on the run dir, as the app's user: swap
+/// a link to the victim in for the socket (which uWSGI, still root,
+/// chowns to the app's user right after binding it) and plant one at the
+/// pidfile (which uWSGI, as root, opens with fopen("w")), over and over,
+/// whatever the dir holds at the moment.
+const RUN_DIR_ATTACK: &str = r#"
+import os, sys, time
+run, victim = sys.argv[1], sys.argv[2]
+end = time.time() + 60
+while time.time() < end:
+    for name in ("socket", "pid"):
+        tmp = os.path.join(run, name + ".atk")
+        try:
+            os.symlink(victim, tmp)
+            os.rename(tmp, os.path.join(run, name))
+        except OSError:
+            pass
+"#;
+
+/// Issue: `/run/uwsgi/NS/NAME/` belonged to the app's user, and uWSGI in
+/// its root phase chowns the socket it binds there and writes its pidfile
+/// there, following links: a helper process left running by the app
+/// swapped a link in and got a root file chowned to it (8 of 10 restarts)
+/// or truncated. The run dir is root's now: the same attack, run by the
+/// app's real user through ten restarts, changes nothing.
+#[test]
+fn the_apps_user_cannot_swap_links_into_its_run_dir() {
+    let live = Live::new();
+    let port = live.app("own", "");
+    let victim = live.write_file("fake-passwd", "root:x:0:0::/root:/bin/sh\n", 0o644);
+    let before = (fs::read(&victim).unwrap(), live::owner_mode(&victim));
+    let script = live.write_file("srv/attack.py", RUN_DIR_ATTACK, 0o644);
+
+    let out = live.initd(&["start", "own"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        live::owner_mode(&live.rundir("own")),
+        (0, 0, 0o755),
+        "the run dir is root's"
+    );
+
+    // The attacker is the app's own user, www-data.
+    let (uid, gid) = live::www_data();
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .arg("--clear-groups")
+        // Debian's python, which every user can run (not a developer's
+        // pyenv shim under /root).
+        .arg("/usr/bin/python3")
+        .arg(&script)
+        .arg(live.rundir("own"))
+        .arg(&victim);
+    live.spawn(cmd);
+
+    for round in 0..10 {
+        let out = live.initd(&["restart", "own"]);
+        assert_eq!(out.status.code(), Some(0), "round {round}: {}", show(&out));
+        assert_eq!(
+            (fs::read(&victim).unwrap(), live::owner_mode(&victim)),
+            before,
+            "round {round}: the victim changed"
+        );
+        assert!(fs::symlink_metadata(live.pidfile("own")).unwrap().is_file());
+    }
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello own");
+    let out = live.initd(&["stop", "own"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+/// A run dir that root made beforehand (`mkdir /run/uwsgi/app/NAME`) is
+/// the normal case now, and starts.
+#[test]
+fn a_run_dir_root_made_beforehand_starts() {
+    let live = Live::new();
+    let port = live.app("pre", "");
+    fs::create_dir_all(live.rundir("pre")).unwrap();
+    live::chmod(&live.rundir("pre"), 0o755);
+    let out = live.initd(&["start", "pre"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello pre");
+    let out = live.initd(&["stop", "pre"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

@@ -266,7 +266,7 @@ fn start_status_stop_with_debians_output_paths_owners_and_environment() {
     assert_eq!(s.masters(), vec![pid]);
     // SPEC §4 owners and modes.
     assert_eq!(owner_mode(&s.pidfile("hello")), (0, 0, 0o644));
-    assert_eq!(owner_mode(&s.run_dir("hello")), (WWW_DATA, WWW_DATA, 0o755));
+    assert_eq!(owner_mode(&s.run_dir("hello")), (0, 0, 0o755));
     assert_eq!(owner_mode(&s.r.path("run/uwsgi/app")), (0, 0, 0o755));
     assert_eq!(owner_mode(&s.run_dir("hello").join("socket")).0, WWW_DATA);
     assert!(s.log("hello").is_file());

@@ -379,12 +379,14 @@ fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<bool> {
     }
 }
 
-/// Refuse a runtime directory that someone other than root (and, for the
-/// instance's own dir, `instance`'s uid/gid) can change. The front end and
-/// uWSGI's root part write the pidfile and sockets there, so such a user
-/// could plant links to files anywhere. SPEC §4 step 2 chowns only a dir
-/// created now: an existing dir of someone else is refused, not taken over.
-fn check_run_dir(path: &Path, instance: Option<(u32, u32)>) -> Result<()> {
+/// Refuse a runtime directory that someone other than root can change.
+/// The front end and uWSGI's root phase work there (the pidfile, sockets
+/// bound and chowned before the privilege drop, the readiness socket), so
+/// whoever can change it could swap in links to any file between a
+/// `bind()` and the `chown()` that follows it — a root compromise that
+/// Debian's script allows by giving the instance's dir to the app's user
+/// (`install -d -o UID`). An existing dir is refused, never taken over.
+fn check_run_dir(path: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(path).at("inspect directory", path)?;
     if !meta.is_dir() {
         return Err(Error::Failed(format!(
@@ -394,14 +396,11 @@ fn check_run_dir(path: &Path, instance: Option<(u32, u32)>) -> Result<()> {
         )));
     }
     let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
-    let owner_ok = uid == 0 || instance.is_some_and(|(u, _)| u == uid);
-    let group_ok = mode & 0o020 == 0 || gid == 0 || instance.is_some_and(|(_, g)| g == gid);
-    let other_ok = mode & 0o002 == 0;
-    let why = if !owner_ok {
+    let why = if uid != 0 {
         crate::safety::Writable::ByOwner
-    } else if !other_ok {
+    } else if mode & 0o002 != 0 {
         crate::safety::Writable::ByEveryone
-    } else if !group_ok {
+    } else if mode & 0o020 != 0 && gid != 0 {
         crate::safety::Writable::ByGroup
     } else {
         return Ok(());
@@ -415,13 +414,8 @@ fn check_run_dir(path: &Path, instance: Option<(u32, u32)>) -> Result<()> {
         why,
     };
     Err(Error::Failed(format!(
-        "refusing to use the runtime directory: {}{}; remove it, start recreates it",
-        unsafe_dir.describe(),
-        if instance.is_some() {
-            " and the instance's user"
-        } else {
-            ""
-        }
+        "refusing to use the runtime directory: {}; remove it, start recreates it",
+        unsafe_dir.describe()
     )))
 }
 
@@ -590,12 +584,15 @@ impl<'a> Engine<'a> {
         let ns_run = self.layout.run_namespace_dir(&spec.namespace);
         make_dirs_root(&ns_run)?;
         if let Some(base) = ns_run.parent() {
-            check_run_dir(base, None)?;
+            check_run_dir(base)?;
         }
-        check_run_dir(&ns_run, None)?;
+        check_run_dir(&ns_run)?;
         let run_dir = self.layout.run_dir(spec);
-        let created = make_dir(&run_dir, 0o755, Some((run_as.uid, run_as.gid)))?;
-        check_run_dir(&run_dir, Some((run_as.uid, run_as.gid)))?;
+        // root:root 0755, never the app user's (see `check_run_dir`): uWSGI
+        // binds its sockets there as root (`chown-socket`), and the
+        // readiness socket is handed to the app's user by descriptor.
+        let created = make_dir(&run_dir, 0o755, Some((0, 0)))?;
+        check_run_dir(&run_dir)?;
         let outcome = self.launch_in_run_dir(config, &run_as);
         // A start that failed leaves nothing behind: the runtime dir it
         // made goes again, unless a master (of whatever start) lives in it.
