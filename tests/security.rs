@@ -191,3 +191,134 @@ fn a_run_dir_root_made_beforehand_starts() {
     let out = live.initd(&["stop", "pre"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
+
+/// Another user's own uWSGI, run with `setpriv` as `user`, serving on
+/// `port`; `env` is added to a clean environment (a forger sets the
+/// instance variables of an app).
+fn foreign_uwsgi(live: &Live, user: &TestUser, port: u16, env: &[(&str, &str)]) -> i32 {
+    let mut cmd = user.command(live::DAEMON);
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .args(["--plugins", "python3", "--master", "--processes", "1"])
+        .args(["--http-socket", &format!("127.0.0.1:{port}")])
+        .arg("--wsgi-file")
+        .arg(live.r.path("srv/app.py"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let pid = live.spawn(cmd);
+    live::http_wait(port, HTTP_LIMIT);
+    pid
+}
+
+/// Issue: identity failed open. A uWSGI process whose environment did
+/// not name the instance was taken for its master, so a pidfile naming
+/// another user's own uWSGI made `status` say running and `stop` kill
+/// that server. Now the instance variables must be there and name the
+/// instance, and the process must run as root or as the instance's user.
+#[test]
+fn a_pidfile_naming_another_users_uwsgi_is_never_believed_or_signalled() {
+    let live = Live::new();
+    live.app("atk", "");
+    let user = TestUser::new("id");
+    let plain = foreign_uwsgi(&live, &user, live::free_port(), &[]);
+    // The forger sets the very variables the front end checks.
+    let forged = foreign_uwsgi(
+        &live,
+        &user,
+        live::free_port(),
+        &[
+            ("UWSGI_DEB_CONFNAMESPACE", "app"),
+            ("UWSGI_DEB_CONFNAME", "atk"),
+        ],
+    );
+    for pid in [plain, forged] {
+        fs::create_dir_all(live.rundir("atk")).unwrap();
+        fs::write(live.pidfile("atk"), format!("{pid}\n")).unwrap();
+        let out = live.apps(&["status", "atk"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "dead, pidfile exists: {}",
+            show(&out)
+        );
+        let out = live.initd(&["status", "atk"]);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let out = live.apps(&["list", "--json"]);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            !list.to_string().contains(&format!("\"pid\":{pid}")),
+            "list shows the foreign pid: {list}"
+        );
+        let out = live.initd(&["stop", "atk"]);
+        assert_eq!(out.status.code(), Some(0), "not running: {}", show(&out));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(live::alive(pid), "stop killed the other user's uWSGI {pid}");
+    }
+}
+
+/// A stand-in (named as such: a real uWSGI cannot be made to do this)
+/// that is stopped with SIGSTOP and carries a huge environment: `status`
+/// answers at once with little memory, and `stop` of every app does not
+/// wait for it.
+#[test]
+fn a_stopped_stand_in_with_a_huge_environment_costs_nothing() {
+    let live = Live::new();
+    live.app("atk", "");
+    let user = TestUser::new("hg");
+    // 1.5 MB in all (one variable may hold at most 128 KiB, and the
+    // whole of argv and environ about 2 MB), the instance's variables last.
+    let chunk = "x".repeat(100_000);
+    let mut cmd = user.command(live::DAEMON);
+    cmd.env_clear();
+    for k in 0..15 {
+        cmd.env(format!("HUGE{k}"), &chunk);
+    }
+    cmd.env("UWSGI_DEB_CONFNAMESPACE", "app")
+        .env("UWSGI_DEB_CONFNAME", "atk")
+        .args(["--http-socket", &format!("127.0.0.1:{}", live::free_port())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let pid = live.spawn(cmd);
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    fs::create_dir_all(live.rundir("atk")).unwrap();
+    fs::write(live.pidfile("atk"), format!("{pid}\n")).unwrap();
+
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "maxrss=%M"])
+        .arg(env!("CARGO_BIN_EXE_uwsgi-apps"))
+        .arg("--root")
+        .arg(&live.r.root)
+        .args(["status", "atk"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in {err}"));
+    assert!(kb < 16 * 1024, "status took {kb} kB");
+
+    let started = Instant::now();
+    let out = live.apps_within(Duration::from_secs(25), &["stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(live::alive(pid));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGCONT,
+    );
+}

@@ -16,6 +16,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
 use super::procfs;
+use crate::name::Confspec;
 
 /// The uWSGI program, resolved once (`/usr/bin/uwsgi` → `/usr/bin/uwsgi-core`).
 #[derive(Debug, Clone)]
@@ -85,6 +86,14 @@ pub struct Master {
     pidfd: OwnedFd,
 }
 
+/// Whether the process's environment names instance `spec`.
+fn names_instance(pid: i32, spec: &Confspec) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let values = procfs::environ_values(pid, &[b"UWSGI_DEB_CONFNAMESPACE", b"UWSGI_DEB_CONFNAME"]);
+    values[0].as_deref() == Some(spec.namespace.as_os_str().as_bytes())
+        && values[1].as_deref() == Some(spec.name.as_bytes())
+}
+
 /// Open a pidfd for `pid` (which must be positive).
 pub fn open_pidfd(pid: i32) -> io::Result<OwnedFd> {
     // Zero and negative numbers name process groups or "all", never one
@@ -120,6 +129,35 @@ impl Master {
             return None;
         }
         Some(Master { pid, pidfd })
+    }
+
+    /// The master of instance `spec` behind `pid`, or `None` (SPEC §4
+    /// identity, and a second wall behind the root-owned run dir): a live
+    /// uWSGI master (`open`) whose environment names this very instance
+    /// (`UWSGI_DEB_CONFNAMESPACE` and `UWSGI_DEB_CONFNAME`, which this
+    /// program and Debian's script give every instance) and whose real uid
+    /// is root's or `user`'s (the uid the instance runs as, when known).
+    ///
+    /// It fails closed: a process whose environment lacks the entries is
+    /// not ours, even with the uWSGI program and a pidfile naming it (a
+    /// pidfile naming another user's own `uwsgi` once made `stop` kill it).
+    pub fn of_instance(
+        pid: i32,
+        daemon: &Daemon,
+        spec: &Confspec,
+        user: Option<u32>,
+    ) -> Option<Master> {
+        let master = Master::open(pid, daemon)?;
+        if !names_instance(pid, spec) {
+            return None;
+        }
+        let uid = procfs::real_uid(pid)?;
+        if uid != 0 && user.is_some_and(|u| u != uid) {
+            return None;
+        }
+        // The reads above were about the pidfd's process only if it has
+        // not exited since.
+        (!master.has_exited()).then_some(master)
     }
 
     pub fn pid(&self) -> i32 {

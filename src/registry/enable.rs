@@ -722,13 +722,20 @@ fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
 /// Disabling a running app leaves its instance running with its config
 /// gone: its next reload fails. Say so, and how to stop it.
 fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
-    let daemon = crate::process::Daemon::new(layout.daemon());
+    let (settings, _) = crate::settings::Settings::load(layout);
+    let engine = crate::service::Engine::new(
+        layout,
+        &settings,
+        crate::service::Options::from_settings(&settings),
+    );
     for o in outcomes {
         if !matches!(o.result, Ok(Action::Disabled { .. })) {
             continue;
         }
         let Some(spec) = o.spec() else { continue };
-        if let Some((pid, _)) = crate::service::running(layout, &daemon, &spec) {
+        // Its config is gone: the instance's environment (and its pidfile
+        // in a root-owned dir) are what identify it.
+        if let Some((pid, _)) = engine.running(&spec, None) {
             let word = shell_word(&spec.namespace, &spec.name);
             output::warning(format_args!(
                 "{} is still running (pid {pid}) and will fail at its next reload, \

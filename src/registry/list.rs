@@ -271,7 +271,12 @@ pub fn use_colour(stdout_is_terminal: bool) -> bool {
 /// listing of `/run/uwsgi/NS` per namespace; a pidfile is read only where
 /// a runtime dir exists, so 10,000 stopped apps cost 10,000 nothing.
 fn running_of(layout: &Layout, rows: &[AppRow]) -> Vec<Option<(i32, Option<std::time::Duration>)>> {
-    let daemon = crate::process::Daemon::new(layout.daemon());
+    let (settings, _) = crate::settings::Settings::load(layout);
+    let engine = crate::service::Engine::new(
+        layout,
+        &settings,
+        crate::service::Options::from_settings(&settings),
+    );
     let mut run_dirs: HashMap<Namespace, std::collections::HashSet<OsString>> = HashMap::new();
     rows.iter()
         .map(|row| {
@@ -284,7 +289,14 @@ fn running_of(layout: &Layout, rows: &[AppRow]) -> Vec<Option<(i32, Option<std::
                 return None;
             }
             let spec = crate::name::Confspec::new(row.namespace.clone(), row.name.clone()).ok()?;
-            crate::service::running(layout, &daemon, &spec)
+            // Enabled: its config says which user the master may run as.
+            let config = row.enabled.then(|| crate::discovery::EnabledConfig {
+                spec: spec.clone(),
+                path: layout.enabled_dir(&row.namespace).join(&row.file),
+                format: row.format,
+                depth: 1,
+            });
+            engine.running(&spec, config.as_ref())
         })
         .collect()
 }

@@ -321,34 +321,20 @@ impl<'f> InOrder<'f> {
 }
 
 /// The master of an instance, if its pidfile names one, and what the
-/// pidfile held.
-fn probe(engine: &Engine<'_>, spec: &Confspec) -> Result<(Option<Master>, Pidfile)> {
+/// pidfile held. With its config, the master must also run as root or as
+/// the uid the config says (read only when the pidfile names a process,
+/// so that 1,000 stopped instances cost no config reads).
+fn probe(
+    engine: &Engine<'_>,
+    spec: &Confspec,
+    config: Option<&EnabledConfig>,
+) -> Result<(Option<Master>, Pidfile)> {
     let file = pidfile::read(&engine.layout.pidfile(spec))?;
-    let master = file
-        .pid()
-        .and_then(|pid| Master::open(pid, &engine.daemon))
-        .filter(|m| belongs_to(m.pid(), spec));
+    let master = file.pid().and_then(|pid| {
+        let user = config.and_then(|c| engine.run_as(c).ok()).map(|r| r.uid);
+        Master::of_instance(pid, &engine.daemon, spec, user)
+    });
     Ok((master, file))
-}
-
-/// Whether a uWSGI master is this instance's: its environment names the
-/// instance (UWSGI_DEB_CONFNAMESPACE/UWSGI_DEB_CONFNAME, which Debian's
-/// script sets too). When those entries cannot be seen at all (uWSGI's
-/// `procname` options can overwrite the environment's memory) the
-/// pidfile's word is taken; when they name another instance it is not.
-fn belongs_to(pid: i32, spec: &Confspec) -> bool {
-    let Some(env) = procfs::environ(pid) else {
-        return false;
-    };
-    let value = |key: &[u8]| {
-        env.iter()
-            .find_map(|e| e.strip_prefix(key).map(<[u8]>::to_vec))
-    };
-    use std::os::unix::ffi::OsStrExt;
-    let ns_ok = value(b"UWSGI_DEB_CONFNAMESPACE=")
-        .map_or(true, |v| v == spec.namespace.as_os_str().as_bytes());
-    let name_ok = value(b"UWSGI_DEB_CONFNAME=").map_or(true, |v| v == spec.name.as_bytes());
-    ns_ok && name_ok
 }
 
 /// Create a directory with an exact mode and owner; `Ok(true)` when it
@@ -597,7 +583,7 @@ impl<'a> Engine<'a> {
         // A start that failed leaves nothing behind: the runtime dir it
         // made goes again, unless a master (of whatever start) lives in it.
         let started = matches!(outcome, Ok(Outcome::Done { .. } | Outcome::Already { .. }));
-        if created && !started && !matches!(probe(self, spec), Ok((Some(_), _))) {
+        if created && !started && !matches!(probe(self, spec, Some(config)), Ok((Some(_), _))) {
             let _ = self.remove_run_dir(spec);
         }
         outcome
@@ -608,7 +594,7 @@ impl<'a> Engine<'a> {
         let spec = &config.spec;
         make_dirs_root(&self.layout.log_dir(&spec.namespace))?;
 
-        let (master, file) = probe(self, spec)?;
+        let (master, file) = probe(self, spec, Some(config))?;
         if let Some(m) = master {
             return Ok(Outcome::Already { pid: Some(m.pid()) });
         }
@@ -677,7 +663,7 @@ impl<'a> Engine<'a> {
             let (None, Some(spec)) = (&target.config, &target.spec) else {
                 continue;
             };
-            if let Ok((Some(master), _)) = probe(self, spec) {
+            if let Ok((Some(master), _)) = probe(self, spec, None) {
                 to_signal.push((i, master));
             }
         }
@@ -702,7 +688,7 @@ impl<'a> Engine<'a> {
                     continue;
                 }
             }
-            match probe(self, &config.spec) {
+            match probe(self, &config.spec, Some(config)) {
                 Ok((Some(master), _)) => to_signal.push((i, master)),
                 Ok((None, _)) => {
                     outcomes[i] = Some(match self.remove_run_dir(&config.spec) {
@@ -882,7 +868,7 @@ impl<'a> Engine<'a> {
     fn reload_one(&self, config: &EnabledConfig, force: bool) -> Result<Outcome> {
         let spec = &config.spec;
         let _lock = self.lock(spec)?;
-        let (master, _) = probe(self, spec)?;
+        let (master, _) = probe(self, spec, Some(config))?;
         let Some(master) = master else {
             return Ok(Outcome::failed("not running, so it cannot be reloaded"));
         };
@@ -921,13 +907,25 @@ impl<'a> Engine<'a> {
 
     // ---- status ------------------------------------------------------
 
+    /// The running state of one instance, for `list`: its master's pid and
+    /// uptime, if it runs (by the same rule as `status`).
+    pub fn running(
+        &self,
+        spec: &Confspec,
+        config: Option<&EnabledConfig>,
+    ) -> Option<(i32, Option<Duration>)> {
+        let (master, _) = probe(self, spec, config).ok()?;
+        let pid = master?.pid();
+        Some((pid, procfs::uptime(pid)))
+    }
+
     pub fn status(&self, targets: &[Target], emit: &mut dyn FnMut(&Report)) -> Vec<Report> {
         targets
             .iter()
             .map(|target| {
                 let status = match &target.config {
                     None => InstanceStatus::Unknown,
-                    Some(config) => match probe(self, &config.spec) {
+                    Some(config) => match probe(self, &config.spec, Some(config)) {
                         Ok((Some(m), _)) => InstanceStatus::Running { pid: m.pid() },
                         Ok((None, Pidfile::Missing)) => InstanceStatus::NotRunning,
                         Ok((None, _)) => InstanceStatus::Dead,
@@ -944,21 +942,6 @@ impl<'a> Engine<'a> {
             })
             .collect()
     }
-}
-
-/// The running state of one instance, for `list`: its master's pid and
-/// uptime, if it runs.
-pub fn running(
-    layout: &Layout,
-    daemon: &Daemon,
-    spec: &Confspec,
-) -> Option<(i32, Option<Duration>)> {
-    let pid = pidfile::read(&layout.pidfile(spec)).ok()?.pid()?;
-    let master = Master::open(pid, daemon)?;
-    if !belongs_to(pid, spec) {
-        return None;
-    }
-    Some((master.pid(), procfs::uptime(pid)))
 }
 
 /// The path of a namespace's enabled dir, for Debian's "omitted" line.
