@@ -104,61 +104,51 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
             if let Some(code) = service_command(&layout, &cli.command) {
                 return code;
             }
-            let what = match cli.command {
-                Command::Doctor(args) => return doctor::run(&layout, &args.names, args.json),
+            match cli.command {
+                Command::Doctor(args) => doctor::run(&layout, &args.names, args.json),
                 // Packaging and shell completion; not part of the product's
                 // interface (hidden from help).
-                Command::Generate(args) => return generate::generate(&args),
-                Command::CompleteNames(args) => return generate::complete_names(&layout, &args),
-                Command::Enable(a) => {
-                    return registry::enable::run(
-                        &layout,
-                        registry::Direction::Enable,
-                        &registry::SwitchOptions::from_enable(&a),
-                    )
-                }
-                Command::Disable(a) => {
-                    return registry::enable::run(
-                        &layout,
-                        registry::Direction::Disable,
-                        &registry::SwitchOptions::from_disable(&a),
-                    )
-                }
-                Command::Query(a) => {
-                    return registry::query::run(&layout, a.name.as_deref(), a.quiet)
-                }
-                Command::List(a) => return registry::list::run(&layout, a.json),
-                Command::Start(_) => "start",
-                Command::Stop(_) => "stop",
-                Command::Reload(_) => "reload",
-                Command::ForceReload(_) => "force-reload",
-                Command::Restart(_) => "restart",
-                Command::Status(_) => "status",
-                Command::Initd(_) => "initd",
-            };
-            not_yet(&layout, what)
+                Command::Generate(args) => generate::generate(&args),
+                Command::CompleteNames(args) => generate::complete_names(&layout, &args),
+                Command::Enable(a) => registry::enable::run(
+                    &layout,
+                    registry::Direction::Enable,
+                    &registry::SwitchOptions::from_enable(&a),
+                ),
+                Command::Disable(a) => registry::enable::run(
+                    &layout,
+                    registry::Direction::Disable,
+                    &registry::SwitchOptions::from_disable(&a),
+                ),
+                Command::Query(a) => registry::query::run(&layout, a.name.as_deref(), a.quiet),
+                Command::List(a) => registry::list::run(&layout, a.json),
+                // Answered by `service_command` above.
+                Command::Start(_)
+                | Command::Stop(_)
+                | Command::Reload(_)
+                | Command::ForceReload(_)
+                | Command::Restart(_)
+                | Command::Status(_)
+                | Command::Initd(_) => Err(error::Error::Failed(
+                    "internal error: a service command was not dispatched".into(),
+                )),
+            }
         }
     }
-}
-
-// Placeholder while the commands land one issue at a time; each dispatch arm
-// is replaced by the real command as it arrives.
-fn not_yet(_layout: &Layout, what: &str) -> error::Result<i32> {
-    Err(error::Error::Failed(format!("{what}: not implemented yet")))
 }
 
 /// The service commands (start/stop/reload/force-reload/restart/status and
 /// initd); `None` for the others.
 fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i32>> {
-    use output::service::Operation;
-    use service::run::{initd, modern, Choices};
+    use service::plan::Choices;
+    use service::Operation;
     let start = |o: &cli::StartOpts| Choices {
         jobs: o.jobs.map(usize::from),
         start_timeout: o.start_timeout,
         ..Choices::default()
     };
     let (op, targets, choices) = match command {
-        Command::Initd(a) => return Some(initd(layout, &a.args)),
+        Command::Initd(a) => return Some(output::initd::run(layout, &a.args)),
         Command::Start(a) => (Operation::Start, &a.targets, start(&a.start)),
         Command::Stop(a) => (
             Operation::Stop,
@@ -192,9 +182,11 @@ fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i
         Command::Status(a) => (Operation::Status, &a.targets, Choices::default()),
         _ => return None,
     };
-    let choices = Choices {
-        json: targets.json,
-        ..choices
-    };
-    Some(modern(layout, op, &targets.confspecs, &choices))
+    Some(output::service::run(
+        layout,
+        op,
+        &targets.confspecs,
+        &choices,
+        targets.json,
+    ))
 }

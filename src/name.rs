@@ -259,6 +259,16 @@ impl Confspec {
     }
 }
 
+impl Confspec {
+    /// `NS/NAME` as a command-line confspec (what `parse` reads back).
+    pub fn to_arg(&self) -> OsString {
+        let mut s = self.namespace.as_os_str().to_owned();
+        s.push("/");
+        s.push(&self.name);
+        s
+    }
+}
+
 impl fmt::Display for Confspec {
     /// `NS/NAME`, always with the namespace (Debian's init output shows
     /// `app/nope?` for a bare `nope`), sanitised and quoted as a whole when

@@ -282,7 +282,7 @@ fn start_status_stop_with_debians_output_paths_owners_and_environment() {
             format!("{}/usr/share/uwsgi/conf/default.ini", r.display()),
             "--ini".into(),
             format!("{}/etc/uwsgi/apps-enabled/hello.ini", r.display()),
-            "--daemonize".into(),
+            "--logto".into(),
             format!("{}/var/log/uwsgi/app/hello.log", r.display()),
             "--pidfile".into(),
             format!("{}/run/uwsgi/app/hello/pid", r.display()),
@@ -630,9 +630,18 @@ fn missing_confspecs_unknown_commands_quiet_mode_and_status_codes() {
     let o = s.initd(&["start", "nope"]);
     assert_eq!(stdout(&o), "Starting app server(s): uwsgi -> ? done.\n");
     assert_eq!(code(&o), 0, "a missing conffile is not a failure");
-    let o = s.apps(&["start", "nope"]);
-    assert_eq!(stdout(&o), "nope: no such app\n");
-    assert_eq!(code(&o), 0);
+    // The modern commands call a missing app a failure (only the init
+    // face keeps Debian's `?` with exit 0).
+    for op in ["start", "stop", "reload", "force-reload", "restart"] {
+        let o = s.apps(&[op, "nope"]);
+        assert_eq!(stdout(&o), "nope: no such app\n", "{op}");
+        assert_eq!(code(&o), 1, "{op}");
+        let o = s.apps(&[op, "--json", "nope"]);
+        assert_eq!(code(&o), 1, "{op}");
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["exit_status"], 1, "{op}: {doc}");
+        assert_eq!(doc["instances"][0]["result"], "not-found", "{op}: {doc}");
+    }
 
     let o = s.initd(&["bogus"]);
     assert_eq!(code(&o), 3);

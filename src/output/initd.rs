@@ -1,4 +1,4 @@
-//! The init-script line, exactly as Debian's `/etc/init.d/uwsgi` prints it
+//! The init-script face, exactly as Debian's `/etc/init.d/uwsgi` prints
 //! through lsb-base's log_daemon_msg / log_progress_msg / log_end_msg:
 //!
 //! ```text
@@ -6,51 +6,112 @@
 //! Stopping app server(s): uwsgi -> app/hello (app/idle) done.
 //! Starting app server(s): uwsgi (omitted; missing conffile(s) in /etc/uwsgi/apps-enabled).
 //! ```
+//!
+//! The exit status is the number of failed instances (a confspec that is
+//! not found is `?` and no failure, Debian's rule); an unknown command is
+//! Debian's usage line and exit 3. Reasons and warnings go to stderr after
+//! the line, never into it.
 
-use crate::service::{InstanceStatus, Outcome, Report};
+use std::ffi::OsString;
 
-/// The commands of the init script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitdCommand {
-    Start,
-    Stop,
-    Reload,
-    ForceReload,
-    Restart,
-    Status,
-}
+use crate::error::Result;
+use crate::exit::LsbStatus;
+use crate::layout::Layout;
+use crate::name::{display_path, Namespace};
+use crate::service::engine::Context;
+use crate::service::plan::{self, Options};
+use crate::service::report::{InstanceStatus, Outcome, Report};
+use crate::service::{Operation, Service};
 
-impl InitdCommand {
-    pub fn parse(word: &str) -> Option<InitdCommand> {
-        Some(match word {
-            "start" => InitdCommand::Start,
-            "stop" => InitdCommand::Stop,
-            "reload" => InitdCommand::Reload,
-            "force-reload" => InitdCommand::ForceReload,
-            "restart" => InitdCommand::Restart,
-            "status" => InitdCommand::Status,
-            _ => return None,
-        })
+/// `uwsgi-apps initd COMMAND [CONFSPEC…]`, the interface of
+/// `/etc/init.d/uwsgi`.
+pub fn run(layout: &Layout, args: &[OsString]) -> Result<i32> {
+    let Some(op) = args
+        .first()
+        .and_then(|a| a.to_str())
+        .and_then(Operation::parse)
+    else {
+        crate::output::write_stderr(format_args!("{}\n", Operation::initd_usage()));
+        return Ok(crate::exit::INITD_USAGE);
+    };
+    let confspecs = &args[1..];
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let service = Service::new(&context);
+    let (targets, warnings) = plan::plan(layout, confspecs)?;
+    for w in warnings {
+        crate::output::warning(w);
+    }
+    if op == Operation::Status {
+        return Ok(status(&service, confspecs.len(), &targets));
     }
 
-    pub fn verb(self) -> &'static str {
-        match self {
-            InitdCommand::Start => "Starting",
-            InitdCommand::Stop => "Stopping",
-            InitdCommand::Reload => "Reloading",
-            InitdCommand::ForceReload => "Forced reloading",
-            InitdCommand::Restart => "Restarting",
-            InitdCommand::Status => "Checking",
+    let verbose = settings.verbose;
+    let names = settings.print_confnames;
+    let omitted = confspecs.is_empty() && targets.is_empty();
+    if verbose {
+        out!("{}", header(op));
+        if !omitted {
+            out!(" ->");
         }
     }
+    let reports = service.run(op, &targets, &mut |r| {
+        if verbose {
+            out!(" {}", mark(r, names));
+        }
+    });
+    let failed = failures(&reports);
+    if verbose {
+        if omitted {
+            outln!(
+                "{}",
+                omitted_line(&display_path(&layout.enabled_dir(&Namespace::app())))
+            );
+        } else {
+            outln!("{}", end(failed));
+        }
+    }
+    super::print_after_line(&reports);
+    Ok(exit_code(failed))
 }
 
-/// Debian's usage line (on stderr, exit 3).
-pub const USAGE: &str = "Usage: /etc/init.d/uwsgi {start|stop|status|restart|reload|force-reload}";
+/// Debian's status: one confspec → `uwsgi is running.` and its LSB code.
+/// Several or none (all enabled): one line per instance, the worst code.
+fn status(service: &Service<'_>, named: usize, targets: &[crate::service::report::Target]) -> i32 {
+    let one = named == 1;
+    let reports = service.run(Operation::Status, targets, &mut |r| {
+        let who = if one {
+            "uwsgi".to_owned()
+        } else {
+            format!("uwsgi {}", r.target.initd_label())
+        };
+        if let Outcome::Status(s) = r.outcome {
+            outln!("{}", status_line(&who, s));
+        }
+    });
+    status_code(&reports)
+}
+
+/// The worst LSB code of the reports (4 over 1 over 3 over 0); nothing
+/// enabled means nothing runs.
+pub fn status_code(reports: &[Report]) -> i32 {
+    if reports.is_empty() {
+        return LsbStatus::NotRunning.code();
+    }
+    LsbStatus::merge_all(reports.iter().filter_map(|r| match r.outcome {
+        Outcome::Status(s) => Some(s.lsb()),
+        _ => None,
+    }))
+    .code()
+}
+
+fn failures(reports: &[Report]) -> usize {
+    reports.iter().filter(|r| r.outcome.is_failure()).count()
+}
 
 /// `Starting app server(s): uwsgi`
-pub fn header(command: InitdCommand) -> String {
-    format!("{} app server(s): uwsgi", command.verb())
+pub fn header(op: Operation) -> String {
+    format!("{} app server(s): uwsgi", op.initd_verb())
 }
 
 /// The progress mark of one instance, without the leading space.
@@ -78,7 +139,7 @@ pub fn end(failures: usize) -> &'static str {
 }
 
 /// ` (omitted; missing conffile(s) in DIR).` — no app enabled at all.
-pub fn omitted(enabled_dir: &str) -> String {
+pub fn omitted_line(enabled_dir: &str) -> String {
     format!(" (omitted; missing conffile(s) in {enabled_dir}).")
 }
 
@@ -135,19 +196,25 @@ mod tests {
 
     #[test]
     fn line_parts() {
-        assert_eq!(header(InitdCommand::Start), "Starting app server(s): uwsgi");
+        assert_eq!(header(Operation::Start), "Starting app server(s): uwsgi");
         assert_eq!(
-            header(InitdCommand::ForceReload),
+            header(Operation::ForceReload),
             "Forced reloading app server(s): uwsgi"
         );
         assert_eq!(end(0), " done.");
         assert_eq!(end(2), " failed!");
         assert_eq!(exit_code(3), 3);
         assert_eq!(exit_code(256), 255);
-        assert_eq!(InitdCommand::parse("bogus"), None);
         assert_eq!(
             status_line("uwsgi", InstanceStatus::NotRunning),
             "uwsgi is not running ... failed!"
         );
+        assert_eq!(status_code(&[]), 3);
+        let reports = [
+            report("a", Outcome::Status(InstanceStatus::Running { pid: 1 })),
+            report("b", Outcome::Status(InstanceStatus::Dead)),
+            report("c", Outcome::Status(InstanceStatus::NotRunning)),
+        ];
+        assert_eq!(status_code(&reports), 1);
     }
 }

@@ -68,5 +68,28 @@ pub fn notice(message: impl fmt::Display) {
     write_stderr(format_args!("{}: {}\n", program_name(), message));
 }
 
+/// The settings file, its warnings printed (before any progress line).
+pub(crate) fn load_settings(layout: &crate::layout::Layout) -> crate::settings::Settings {
+    let (settings, warnings) = crate::settings::Settings::load(layout);
+    for w in warnings {
+        warning(w);
+    }
+    settings
+}
+
+/// What the service commands print on stderr once the progress line (or
+/// the instance lines) are complete: each failure's reason, with the tail
+/// of its log, and each instance's warnings.
+pub(crate) fn print_after_line(reports: &[crate::service::report::Report]) {
+    for r in reports {
+        if let Some(text) = service::failure_text(r) {
+            error(text);
+        }
+        for w in &r.warnings {
+            warning(format_args!("{}: {w}", r.target.label()));
+        }
+    }
+}
+
 pub mod initd;
 pub mod service;

@@ -1,34 +1,95 @@
-//! The modern output of start/stop/reload/restart/status: one line per
-//! instance on stdout, reasons on stderr, or one JSON document.
+//! The modern face of the service commands (`uwsgi-apps start|stop|
+//! reload|force-reload|restart|status`): one line per instance on stdout,
+//! reasons and warnings on stderr, or one JSON document. Exit status 0
+//! when every instance succeeded, 1 otherwise (a named app that does not
+//! exist is a failure here; only the init face keeps Debian's `?` with
+//! exit 0); `status` keeps the LSB codes.
 
+use std::ffi::OsString;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::service::{InstanceStatus, Outcome, Report};
+use crate::error::Result;
+use crate::exit::ExitStatus;
+use crate::layout::Layout;
+use crate::name::Confspec;
+use crate::service::engine::Context;
+use crate::service::plan::{self, Choices, Options};
+use crate::service::report::{InstanceStatus, Outcome, Report};
+use crate::service::{Operation, Service};
 
-/// Which operation a report is about, for its wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Start,
-    Stop,
-    Reload,
-    ForceReload,
-    Restart,
-    Status,
+/// `uwsgi-apps OP [CONFSPEC…]`.
+pub fn run(
+    layout: &Layout,
+    op: Operation,
+    confspecs: &[OsString],
+    choices: &Choices,
+    json: bool,
+) -> Result<i32> {
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::new(&settings, choices));
+    let service = Service::new(&context);
+    let (targets, warnings) = plan::plan(layout, confspecs)?;
+    for w in warnings {
+        crate::output::warning(w);
+    }
+    let reports = service.run(op, &targets, &mut |r| {
+        if !json {
+            outln!("{}", line(op, r));
+        }
+    });
+    let code = exit_code(op, &reports);
+    if json {
+        outln!("{}", json_document(op, &reports, code));
+    }
+    super::print_after_line(&reports);
+    Ok(code)
 }
 
-impl Operation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Start => "start",
-            Operation::Stop => "stop",
-            Operation::Reload => "reload",
-            Operation::ForceReload => "force-reload",
-            Operation::Restart => "restart",
-            Operation::Status => "status",
-        }
+/// LSB codes for status; else 0 when every instance succeeded.
+fn exit_code(op: Operation, reports: &[Report]) -> i32 {
+    if op == Operation::Status {
+        return super::initd::status_code(reports);
     }
+    ExitStatus::merge_all(reports.iter().map(|r| {
+        if is_failure(&r.outcome) {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        }
+    }))
+    .code()
+}
+
+/// A failure in the modern face: failed, or no such app.
+fn is_failure(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Failed { .. } | Outcome::NotFound)
+}
+
+/// Start or stop the instances of apps that `uwsgi-enapp --now` /
+/// `uwsgi-disapp --now` just switched, printing a line per instance
+/// unless `quiet`. Whether all succeeded.
+pub fn for_registry(
+    layout: &Layout,
+    op: Operation,
+    specs: &[Confspec],
+    quiet: bool,
+) -> Result<bool> {
+    if specs.is_empty() {
+        return Ok(true);
+    }
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let service = Service::new(&context);
+    let targets = plan::plan_specs(layout, specs)?;
+    let reports = service.run(op, &targets, &mut |r| {
+        if !quiet {
+            outln!("{}", line(op, r));
+        }
+    });
+    super::print_after_line(&reports);
+    Ok(!reports.iter().any(|r| is_failure(&r.outcome)))
 }
 
 fn with_pid(word: &str, pid: Option<i32>) -> String {
@@ -59,14 +120,7 @@ pub fn result_words(op: Operation, outcome: &Outcome) -> String {
         Outcome::NotFound => "no such app".into(),
         Outcome::Failed { .. } => format!("failed to {}", op.name()),
         Outcome::Done { pid } => {
-            let word = match op {
-                Operation::Start => "started",
-                Operation::Stop => "stopped",
-                Operation::Reload => "reloaded",
-                Operation::ForceReload => "force-reloaded",
-                Operation::Restart => "restarted",
-                Operation::Status => "running",
-            };
+            let word = op.past();
             if op == Operation::Stop {
                 word.to_owned()
             } else {
@@ -120,14 +174,7 @@ fn result_key(op: Operation, outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::NotFound => "not-found",
         Outcome::Failed { .. } => "failed",
-        Outcome::Done { .. } => match op {
-            Operation::Start => "started",
-            Operation::Stop => "stopped",
-            Operation::Reload => "reloaded",
-            Operation::ForceReload => "force-reloaded",
-            Operation::Restart => "restarted",
-            Operation::Status => "running",
-        },
+        Outcome::Done { .. } => op.past(),
         Outcome::Already { .. } => match op {
             Operation::Stop => "not-running",
             _ => "already-running",
@@ -169,6 +216,9 @@ pub fn json_report(op: Operation, report: &Report) -> Value {
     if let Outcome::Status(s) = &report.outcome {
         v["lsb"] = json!(s.lsb().code());
     }
+    if !report.warnings.is_empty() {
+        v["warnings"] = json!(report.warnings);
+    }
     v
 }
 
@@ -176,7 +226,7 @@ pub fn json_document(op: Operation, reports: &[Report], exit: i32) -> Value {
     json!({
         "command": op.name(),
         "instances": reports.iter().map(|r| json_report(op, r)).collect::<Vec<_>>(),
-        "failed": reports.iter().filter(|r| r.outcome.is_failure()).count(),
+        "failed": reports.iter().filter(|r| op != Operation::Status && is_failure(&r.outcome)).count(),
         "exit_status": exit,
     })
 }

@@ -161,9 +161,38 @@ pub fn real_uid(pid: i32) -> Option<u32> {
         .ok()
 }
 
-/// Every live process whose parent is `parent`. One pass over /proc (the
-/// kernel here has no /proc/PID/task/TID/children).
-pub fn children_of(parent_pid: i32) -> Vec<i32> {
+/// Every live child of `parent`. The kernel lists each thread's children
+/// in /proc/PID/task/TID/children: reading those costs a few small reads
+/// per process, where a pass over /proc costs one read per process on the
+/// host (and a start of N instances would make N such passes). Kernels
+/// without that file get the pass over /proc.
+pub fn children(parent_pid: i32) -> Vec<i32> {
+    match children_from_tasks(parent_pid) {
+        Some(found) => found
+            .into_iter()
+            .filter(|&c| state(c).is_some_and(|s| !is_exited_state(s)))
+            .collect(),
+        None => children_by_scan(parent_pid),
+    }
+}
+
+fn children_from_tasks(parent_pid: i32) -> Option<Vec<i32>> {
+    let tasks = fs::read_dir(proc_path(parent_pid, "task")).ok()?;
+    let mut found = Vec::new();
+    for task in tasks.flatten() {
+        let text = fs::read_to_string(task.path().join("children")).ok()?;
+        found.extend(
+            text.split_ascii_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    Some(found)
+}
+
+/// Every live process whose parent is `parent`: one pass over /proc.
+fn children_by_scan(parent_pid: i32) -> Vec<i32> {
     let Ok(pids) = pids() else {
         return Vec::new();
     };
@@ -281,18 +310,27 @@ mod tests {
     }
 }
 
-/// Whether the process sleeps waiting for events (epoll, poll, select,
-/// accept): a server process that has reached its event loop.
-pub fn waits_for_events(pid: i32) -> bool {
-    if state(pid) != Some('S') {
-        return false;
-    }
-    let Ok(wchan) = fs::read_to_string(proc_path(pid, "wchan")) else {
+/// Whether one of the process's threads sleeps waiting for events
+/// (epoll, poll, select, accept): a server process that has reached its
+/// event loop. A threaded uWSGI worker's main thread sleeps in a futex
+/// while its other threads wait for requests.
+pub fn any_thread_waits_for_events(pid: i32) -> bool {
+    let Ok(tasks) = fs::read_dir(proc_path(pid, "task")) else {
         return false;
     };
-    ["epoll", "poll", "select", "accept"]
-        .iter()
-        .any(|w| wchan.contains(w))
+    tasks.flatten().any(|task| {
+        let dir = task.path();
+        let sleeping = fs::read(dir.join("stat"))
+            .ok()
+            .and_then(|b| parse_stat_fields(&b))
+            .is_some_and(|f| f.first().is_some_and(|s| s == "S"));
+        sleeping
+            && fs::read_to_string(dir.join("wchan")).is_ok_and(|wchan| {
+                ["epoll", "poll", "select", "accept"]
+                    .iter()
+                    .any(|w| wchan.contains(w))
+            })
+    })
 }
 
 /// The set of signals the process has handlers for (SigCgt).

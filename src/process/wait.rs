@@ -46,6 +46,24 @@ pub fn wait_for_exits(pidfds: &[BorrowedFd<'_>], deadline: Instant) -> Vec<bool>
     }
 }
 
+/// Wait until one of the descriptors is readable (a pidfd: its process
+/// exited; a socket: a message came) or `deadline` passes. Per descriptor,
+/// whether it was readable.
+pub fn wait_for_any(fds: &[BorrowedFd<'_>], deadline: Instant) -> Vec<bool> {
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut polled: Vec<PollFd<'_>> = fds
+            .iter()
+            .map(|&fd| PollFd::from_borrowed_fd(fd, PollFlags::IN))
+            .collect();
+        match poll(&mut polled, Some(&timespec(remaining))) {
+            Ok(_) => return polled.iter().map(|p| !p.revents().is_empty()).collect(),
+            Err(rustix::io::Errno::INTR) if !remaining.is_zero() => continue,
+            Err(_) => return vec![false; fds.len()],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,9 +122,9 @@ pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32>
             ..opts.clone()
         };
         let specs = specs_of(&switch(layout, dir, &preview, &names)?, false);
-        if !crate::service::run::for_registry(
+        if !crate::output::service::for_registry(
             layout,
-            crate::output::service::Operation::Stop,
+            crate::service::Operation::Stop,
             &specs,
             opts.quiet || opts.json,
         )? {
@@ -144,9 +144,9 @@ pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32>
         warn_running(layout, &outcomes);
     }
     if now && dir == Direction::Enable {
-        service_ok = crate::service::run::for_registry(
+        service_ok = crate::output::service::for_registry(
             layout,
-            crate::output::service::Operation::Start,
+            crate::service::Operation::Start,
             &specs_of(&outcomes, true),
             opts.quiet || opts.json,
         )?;
@@ -723,11 +723,8 @@ fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
 /// gone: its next reload fails. Say so, and how to stop it.
 fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
     let (settings, _) = crate::settings::Settings::load(layout);
-    let engine = crate::service::Engine::new(
-        layout,
-        &settings,
-        crate::service::Options::from_settings(&settings),
-    );
+    let context = crate::service::context_from_settings(layout, &settings);
+    let service = crate::service::Service::new(&context);
     for o in outcomes {
         if !matches!(o.result, Ok(Action::Disabled { .. })) {
             continue;
@@ -735,7 +732,7 @@ fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
         let Some(spec) = o.spec() else { continue };
         // Its config is gone: the instance's environment (and its pidfile
         // in a root-owned dir) are what identify it.
-        if let Some((pid, _)) = engine.running(&spec, None) {
+        if let Some((pid, _)) = service.running(&spec, None) {
             let word = shell_word(&spec.namespace, &spec.name);
             output::warning(format_args!(
                 "{} is still running (pid {pid}) and will fail at its next reload, \

@@ -272,11 +272,8 @@ pub fn use_colour(stdout_is_terminal: bool) -> bool {
 /// a runtime dir exists, so 10,000 stopped apps cost 10,000 nothing.
 fn running_of(layout: &Layout, rows: &[AppRow]) -> Vec<Option<(i32, Option<std::time::Duration>)>> {
     let (settings, _) = crate::settings::Settings::load(layout);
-    let engine = crate::service::Engine::new(
-        layout,
-        &settings,
-        crate::service::Options::from_settings(&settings),
-    );
+    let context = crate::service::context_from_settings(layout, &settings);
+    let service = crate::service::Service::new(&context);
     let mut run_dirs: HashMap<Namespace, std::collections::HashSet<OsString>> = HashMap::new();
     rows.iter()
         .map(|row| {
@@ -296,7 +293,7 @@ fn running_of(layout: &Layout, rows: &[AppRow]) -> Vec<Option<(i32, Option<std::
                 format: row.format,
                 depth: 1,
             });
-            engine.running(&spec, config.as_ref())
+            service.running(&spec, config.as_ref())
         })
         .collect()
 }
