@@ -322,3 +322,109 @@ fn a_stopped_stand_in_with_a_huge_environment_costs_nothing() {
         nix::sys::signal::Signal::SIGCONT,
     );
 }
+
+/// Issue: the `STATUS=` text an app sends to the readiness socket was
+/// printed raw in the timeout message: terminal escapes from the app
+/// reached root's terminal (a new window title, a cleared screen, a fake
+/// "all apps started OK"). Everything from an app is sanitised.
+#[test]
+fn terminal_escapes_from_an_app_never_reach_roots_terminal() {
+    let live = Live::new();
+    live.write_file(
+        "srv/escape.py",
+        "import os, socket, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.sendto(b'STATUS=\\x1b]0;pwned-title\\x07\\x1b[2J\\x1b[31mFAKE: all apps started OK\\x1b[0m',\n\
+                  os.environ['NOTIFY_SOCKET'])\n\
+         print('\\x1b]0;log-title\\x07\\x1b[2J in the log')\n\
+         time.sleep(60)\n",
+        0o644,
+    );
+    live.app_file(
+        "esc.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{}\nwsgi-file = {}\n",
+            live::free_port(),
+            live.r.path("srv/escape.py").display()
+        ),
+    );
+    for args in [
+        &["start", "--start-timeout", "3", "esc"][..],
+        &["start", "--json", "--start-timeout", "3", "esc"],
+    ] {
+        let out = live.apps(args);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let all = [&out.stdout[..], &out.stderr[..]].concat();
+        assert!(
+            !all.iter().any(|&b| b == 0x1b || b == 0x07),
+            "raw escapes in the output: {}",
+            show(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !args.contains(&"--json") {
+            assert!(stderr.contains("?]0;pwned-title?"), "{}", show(&out));
+            assert!(
+                stderr.contains("?[2J in the log"),
+                "the log tail: {}",
+                show(&out)
+            );
+        }
+        let out = live.apps(&["stop", "esc"]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+}
+
+/// Issue: an app made 5,000 nested directories in its run dir; with
+/// systemd's default `ulimit -n 1024` the stop could not remove them
+/// ("Too many open files") and `restart` then started nothing: every app
+/// stayed down. The run dir is root's now, so an app cannot do that; the
+/// same leftovers (made here by root) only earn a warning, and each
+/// instance is restarted on its own.
+#[test]
+fn one_apps_leftovers_never_keep_the_others_down() {
+    let live = Live::new();
+    let pa = live.app("junk", "");
+    let pb = live.app("clean", "");
+    let out = live.initd(&["start"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let (a, b) = (live.master("junk"), live.master("clean"));
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import os, sys\nos.chdir(sys.argv[1])\nfor _ in range(5000):\n    os.mkdir('d'); os.chdir('d')\n")
+        .arg(live.rundir("junk"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+
+    let out = std::process::Command::new("prlimit")
+        .arg("--nofile=1024")
+        .arg(live.r.applet("uwsgi-apps"))
+        .args(["initd", "restart"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("UWSGI_APPS_ROOT", &live.r.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Restarting app server(s): uwsgi -> . . done.\n"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("junk: stopped, but its runtime directory stays"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello junk");
+    assert_eq!(live::http_wait(pb, HTTP_LIMIT), "hello clean");
+    let (a2, b2) = (live.master("junk"), live.master("clean"));
+    assert!(a2 != a && b2 != b, "both restarted");
+    let out = live.initd(&["stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // rm walks any depth; the fixture's own clean-up may not.
+    let _ = std::process::Command::new("rm")
+        .arg("-rf")
+        .arg(live.rundir("junk"))
+        .status();
+}

@@ -352,14 +352,16 @@ pub fn log_tail(path: &Path, lines: usize) -> Option<String> {
     (!tail.trim().is_empty()).then_some(tail)
 }
 
-/// The line of uWSGI's log that says it runs without any app (a config it
-/// read no option from, a plugin it could not load, an app that failed to
-/// import): it then answers nothing, and `start` warns.
-pub fn no_app_line(log_text: &str) -> Option<&str> {
+/// The lines of uWSGI's log that say it runs without what its config
+/// asked for: no app at all (a config it read no option from, a plugin it
+/// could not load, an app that failed to import), so it answers nothing;
+/// or a plugin it could not load. `start` and `reload` warn with them.
+pub fn trouble_lines(log_text: &str) -> Vec<&str> {
     log_text
         .lines()
-        .find(|l| l.contains("*** no app loaded"))
+        .filter(|l| l.contains("*** no app loaded") || l.contains("UNABLE to load uWSGI plugin"))
         .map(str::trim)
+        .collect()
 }
 
 #[cfg(test)]
@@ -383,14 +385,18 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_no_app_line() {
+    fn finds_the_lines_of_trouble() {
         let log = "Mon Jan  1 *** Operational MODE: preforking ***\n\
+                   !!! UNABLE to load uWSGI plugin: x.so: cannot open !!!\n\
                    Mon Jan  1 *** no app loaded. going in full dynamic mode ***\n";
         assert_eq!(
-            no_app_line(log),
-            Some("Mon Jan  1 *** no app loaded. going in full dynamic mode ***")
+            trouble_lines(log),
+            [
+                "!!! UNABLE to load uWSGI plugin: x.so: cannot open !!!",
+                "Mon Jan  1 *** no app loaded. going in full dynamic mode ***"
+            ]
         );
-        assert_eq!(no_app_line("WSGI app 0 ready\n"), None);
+        assert!(trouble_lines("WSGI app 0 ready\n").is_empty());
     }
 
     #[test]

@@ -387,17 +387,27 @@ fn wait_until(
     }
 }
 
-/// A warning when the log, from `offset` on, says uWSGI loaded no app: it
-/// runs, but answers nothing.
-fn no_app_warning(log: &std::path::Path, offset: u64) -> Option<String> {
+/// Warnings when the log, from `offset` on, says uWSGI loaded no app (it
+/// runs, but answers nothing) or could not load a plugin.
+fn no_app_warning(log: &std::path::Path, offset: u64) -> Vec<String> {
     let text = launch::log_since(log, offset);
-    launch::no_app_line(&text).map(|line| {
-        format!(
-            "it runs but loaded no app, so it serves nothing; its log says: {}; see {}",
-            crate::name::sanitize(line.as_ref()),
-            display_path(log)
-        )
-    })
+    let lines = launch::trouble_lines(&text);
+    let no_app = lines.iter().any(|l| l.contains("no app loaded"));
+    lines
+        .iter()
+        .map(|line| {
+            let what = if no_app {
+                "it runs but loaded no app, so it serves nothing"
+            } else {
+                "it runs without a plugin its config asks for"
+            };
+            format!(
+                "{what}; its log says: {}; see {}",
+                crate::name::sanitize(line.as_ref()),
+                display_path(log)
+            )
+        })
+        .collect()
 }
 
 /// How long to wait so that every master's youngest worker is at least
