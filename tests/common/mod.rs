@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod systemd;
 
 use std::fs;
 use std::os::unix::fs::symlink;
