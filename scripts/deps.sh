@@ -5,10 +5,13 @@ set -eu
 
 # Debian packages: the real uWSGI and its Python plugin (the tests run it),
 # Apache's a2ensite (the registry is compared with it), the packaging tools,
-# the shells the completions are loaded in, and the measuring tools.
+# the shells the completions are loaded in, the measuring tools, and what the
+# systemd harness (tests/common/systemd.rs) boots and enters namespaces with:
+# systemd itself (installed, never PID 1 of the machine), unshare/nsenter
+# (util-linux) and mount.
 PACKAGES="uwsgi-core uwsgi-plugin-python3 apache2 libsqlite3-dev pkg-config
   debhelper dpkg-dev lintian mandoc shellcheck bash-completion zsh fish
-  sqlite3 curl time hyperfine procps passwd"
+  sqlite3 curl time hyperfine procps passwd systemd util-linux mount"
 
 missing=""
 for p in $PACKAGES; do

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod systemd;
 pub mod users;
 
 use std::fs;
