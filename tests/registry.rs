@@ -253,6 +253,70 @@ fn control_characters_in_names_never_reach_the_terminal() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_are_shown_like_control_characters() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let r = Root::new();
+    // Neither the raw bytes nor U+FFFD: one `?` per byte, as for a control
+    // character, in every message that shows the name or its path.
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"\xff\xfe"))
+        .arg(OsStr::from_bytes(b"a\x01b"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    // (Lossy here only to read: raw bytes would show as U+FFFD and fail.)
+    assert_eq!(
+        stderr(&o),
+        "uwsgi-enapp: ERROR: App ?? does not exist!\nuwsgi-enapp: ERROR: App a?b does not exist!\n"
+    );
+
+    fs::write(
+        r.available().join(OsStr::from_bytes(b"caf\xe9\x07.ini")),
+        "",
+    )
+    .unwrap();
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("Enabling app caf??.\n"),
+        "{:?}",
+        stdout(&o)
+    );
+    let q = r
+        .cmd(QUERY)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&q), "caf?? (enabled by site administrator)\n");
+    let list = r.run(APPS, &["list"]);
+    assert_eq!(stdout(&list), "caf??\tini\tenabled\tadmin\tok\t-\t-\n");
+    // A path in an error message: the link under that name is a directory.
+    fs::remove_file(r.enabled().join(OsStr::from_bytes(b"caf\xe9\x07.ini"))).unwrap();
+    fs::create_dir(r.enabled().join(OsStr::from_bytes(b"caf\xe9\x07.ini"))).unwrap();
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("/etc/uwsgi/apps-enabled/caf??.ini is a directory"),
+        "{err}"
+    );
+    // JSON carries control characters exactly and each stray byte as U+FFFD.
+    let o = r.run(APPS, &["list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["apps"][0]["name"], "caf\u{fffd}\u{7}");
+}
+
+#[test]
 fn a_dangling_link_is_replaced_on_enable_and_removed_on_disable() {
     let r = Root::new();
     r.add_app("hello.ini");
