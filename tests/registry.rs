@@ -403,7 +403,7 @@ fn a_regular_file_or_directory_is_never_touched() {
         assert_eq!(code(&o), 1, "{args:?}");
         let err = stderr(&o);
         assert!(
-            err.contains("not touching it") || err.contains("not a regular file"),
+            err.contains("not touching it") || err.contains("is a directory, not a config file"),
             "{args:?}: {err}"
         );
     }
@@ -836,6 +836,73 @@ fn a_symlink_loop_in_the_layout_is_a_clear_error() {
     assert!(err.contains("Too many levels of symbolic links"), "{err}");
     assert_eq!(code(&r.run(APPS, &["list"])), 1);
     assert!(!r.marker("enabled_by_admin", "hello").exists());
+}
+
+#[test]
+fn a_link_that_loops_is_said_to_loop() {
+    let r = Root::new();
+    // An available "app" that is a link to itself, and one that loops
+    // through apps-enabled and back.
+    symlink("x.ini", r.available().join("x.ini")).unwrap();
+    symlink("../apps-enabled/y.ini", r.available().join("y.ini")).unwrap();
+    symlink("../apps-available/y.ini", r.enabled().join("y.ini")).unwrap();
+    let o = r.run(ENAPP, &["x", "y"]);
+    assert_eq!(code(&o), 1);
+    let root = r.root.display();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "uwsgi-enapp: ERROR: {root}/etc/uwsgi/apps-available/x.ini is a symbolic link that \
+             loops (too many levels of symbolic links); it cannot be enabled\n\
+             uwsgi-enapp: ERROR: {root}/etc/uwsgi/apps-available/y.ini is a symbolic link that \
+             loops (too many levels of symbolic links); it cannot be enabled\n"
+        )
+    );
+    assert_eq!(r.link_target("x.ini"), None);
+    assert!(!r.marker("enabled_by_admin", "x").exists());
+    // A dangling one is said to dangle.
+    symlink("gone.ini", r.available().join("d.ini")).unwrap();
+    let o = r.run(ENAPP, &["d"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).ends_with(
+            "apps-available/d.ini is a dangling link (to gone.ini); it cannot be enabled\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // A looping entry in apps-enabled is replaced on enable and removed on
+    // disable, as a dangling one is, and the message says it looped.
+    r.add_app("z.ini");
+    symlink("z.ini", r.enabled().join("z.ini")).unwrap();
+    let o = r.run(ENAPP, &["-n", "z"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "Would replace looping link {root}/etc/uwsgi/apps-enabled/z.ini (to z.ini).\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = r.run(ENAPP, &["z"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "Replacing looping link {root}/etc/uwsgi/apps-enabled/z.ini (to z.ini).\nEnabling app z.\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(r.link_target("z.ini"), rel("../apps-available/z.ini"));
+    symlink("w.ini", r.enabled().join("w.ini")).unwrap();
+    let o = r.run(DISAPP, &["w"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("Removing looping link {root}/etc/uwsgi/apps-enabled/w.ini.\n")
+    );
+    assert!(fs::symlink_metadata(r.enabled().join("w.ini")).is_err());
 }
 
 /// Run an applet as the unprivileged user `nobody` (root ignores file
