@@ -1317,3 +1317,58 @@ fn an_empty_root_variable_counts_as_unset() {
         Some(PathBuf::from("../apps-available/hello.ini"))
     );
 }
+
+/// uwsgi-query never runs uWSGI: it takes no --daemon (and ignores
+/// UWSGI_APPS_DAEMON); uwsgi-enapp --now starts the instance with the
+/// program --daemon or UWSGI_APPS_DAEMON names, and its help says that
+/// this is what the option is for.
+#[test]
+fn daemon_is_an_option_only_where_uwsgi_is_run() {
+    let r = Root::new();
+    r.add_app("hello.ini");
+    assert_eq!(code(&r.run(ENAPP, &["-q", "hello"])), 0);
+
+    let o = r.run(QUERY, &["--daemon", "/usr/bin/uwsgi", "hello"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("unexpected argument '--daemon'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = r
+        .cmd(QUERY)
+        .env("UWSGI_APPS_DAEMON", "/nonexistent/uwsgi")
+        .arg("hello")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stdout(&r.run(QUERY, &["--help"])).contains("--daemon"));
+
+    let help = stdout(&r.run(ENAPP, &["--help"]));
+    assert!(help.contains("--daemon <PATH>  With --now: "), "{help}");
+    let help = stdout(&r.run(DISAPP, &["--help"]));
+    assert!(
+        help.contains(
+            "--daemon <PATH>  The uWSGI program the instances run (to stop one with --now"
+        ),
+        "{help}"
+    );
+
+    // The variable still reaches the start that --now makes.
+    let conf = r.path("usr/share/uwsgi/conf");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("default.ini"), "[uwsgi]\n").unwrap();
+    assert_eq!(code(&r.run(DISAPP, &["-q", "hello"])), 0);
+    let o = r
+        .cmd(ENAPP)
+        .env("UWSGI_APPS_DAEMON", "/nonexistent/uwsgi")
+        .args(["--now", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("cannot run /nonexistent/uwsgi"),
+        "{}",
+        stderr(&o)
+    );
+}
