@@ -9,11 +9,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::layout::DEFAULT_DAEMON;
+use crate::layout::{Layout, DEFAULT_DAEMON};
 
-/// Options every command takes.
+/// `--root`, which every command takes.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+pub struct RootArg {
     /// Act on the tree under DIR instead of / (every path moves under it,
     /// like `dpkg --root`)
     #[arg(
@@ -25,6 +25,23 @@ pub struct GlobalArgs {
         value_hint = clap::ValueHint::DirPath
     )]
     pub root: PathBuf,
+}
+
+impl RootArg {
+    /// The layout of a command that never runs uWSGI (uwsgi-query).
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.root, DEFAULT_DAEMON)
+    }
+}
+
+/// `--root` and `--daemon`: the options of the commands that run uWSGI or
+/// recognise its processes. (uwsgi-query does neither and takes only
+/// `RootArg`; uwsgi-enapp and uwsgi-disapp say in their help what they use
+/// the program for.)
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    #[command(flatten)]
+    pub root: RootArg,
 
     /// The uWSGI program to run
     #[arg(
@@ -36,6 +53,12 @@ pub struct GlobalArgs {
         value_hint = clap::ValueHint::ExecutablePath
     )]
     pub daemon: PathBuf,
+}
+
+impl GlobalArgs {
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.root.root, &self.daemon)
+    }
 }
 
 /// Enable apps: link apps-enabled/NAME.EXT to ../apps-available/NAME.EXT.
@@ -209,9 +232,10 @@ pub struct StatusArgs {
 /// codes (the number of failed instances; 3 for an unknown command).
 #[derive(Debug, Clone, Args)]
 pub struct InitdArgs {
-    /// start, stop, reload, force-reload, restart or status, then CONFSPECs
+    /// start, stop, reload, force-reload, restart or status, then the
+    /// instances to act on (NAME or NS/NAME; none means every enabled app)
     #[arg(
-        value_name = "COMMAND [CONFSPEC]...",
+        value_name = "COMMAND [CONFSPEC...]",
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
@@ -253,6 +277,7 @@ pub enum Command {
     /// pidfile exists, 3 not running, 4 no such app)
     Status(StatusArgs),
     /// Run as /etc/init.d/uwsgi does (Debian's output and exit codes)
+    #[command(override_usage = "uwsgi-apps initd [OPTIONS] COMMAND [CONFSPEC]...")]
     Initd(InitdArgs),
     /// Inspect the layout and the running instances, and say what to fix
     Doctor(DoctorArgs),
@@ -307,7 +332,12 @@ pub struct UwsgiAppsCli {
 
 /// Enable uWSGI apps: link apps-enabled/NAME.EXT to ../apps-available/NAME.EXT.
 #[derive(Debug, Parser)]
-#[command(name = "uwsgi-enapp", version, max_term_width = 100)]
+#[command(
+    name = "uwsgi-enapp",
+    version,
+    max_term_width = 100,
+    mut_arg("daemon", |a| a.help("With --now: the uWSGI program to start the instance with"))
+)]
 pub struct EnappCli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -317,7 +347,15 @@ pub struct EnappCli {
 
 /// Disable uWSGI apps: remove their link in apps-enabled.
 #[derive(Debug, Parser)]
-#[command(name = "uwsgi-disapp", version, max_term_width = 100)]
+#[command(
+    name = "uwsgi-disapp",
+    version,
+    max_term_width = 100,
+    mut_arg("daemon", |a| a.help(
+        "The uWSGI program the instances run (to stop one with --now, and to warn that \
+         a disabled app still runs)"
+    ))
+)]
 pub struct DisappCli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -330,7 +368,7 @@ pub struct DisappCli {
 #[command(name = "uwsgi-query", version, max_term_width = 100)]
 pub struct QueryCli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub root: RootArg,
     #[command(flatten)]
     pub args: QueryArgs,
 }

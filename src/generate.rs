@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Applet, GenerateArgs};
 use crate::error::{IoContext, Result};
+use crate::name::display_path;
 
 pub use names::complete_names;
 
@@ -104,13 +105,13 @@ pub fn generate(args: &GenerateArgs) -> Result<i32> {
         // Rewrite only what changed, so that mtimes (and make) stay quiet.
         if fs::read_to_string(&path).ok().as_deref() != Some(asset.content.as_str()) {
             fs::write(&path, &asset.content).at("write", &path)?;
-            crate::outln!("wrote {}", path.display());
+            crate::outln!("wrote {}", display_path(&path));
         }
     }
     for stray in strays(&args.out, &assets)? {
         crate::output::warning(format!(
             "{} is not generated any more: remove it",
-            stray.display()
+            display_path(&stray)
         ));
     }
     Ok(0)
@@ -124,15 +125,15 @@ pub fn check(out: &Path, assets: &[Asset]) -> Result<Vec<String>> {
         let path = out.join(&asset.path);
         match fs::read_to_string(&path) {
             Ok(content) if content == asset.content => {}
-            Ok(_) => problems.push(format!("{} is stale", path.display())),
+            Ok(_) => problems.push(format!("{} is stale", display_path(&path))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                problems.push(format!("{} is missing", path.display()))
+                problems.push(format!("{} is missing", display_path(&path)))
             }
             Err(e) => return Err(crate::error::Error::io("read", path, e)),
         }
     }
     for stray in strays(out, assets)? {
-        problems.push(format!("{} is not generated", stray.display()));
+        problems.push(format!("{} is not generated", display_path(&stray)));
     }
     Ok(problems)
 }

@@ -40,7 +40,7 @@ use std::path::Path;
 
 use clap::Parser;
 
-use cli::{Applet, Command, DisappCli, EnappCli, GlobalArgs, QueryCli, UwsgiAppsCli};
+use cli::{Applet, Command, DisappCli, EnappCli, QueryCli, UwsgiAppsCli};
 use layout::Layout;
 
 /// Run the program with these arguments (argv[0] included) and return the
@@ -62,10 +62,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn layout_of(global: &GlobalArgs) -> Layout {
-    Layout::new(&global.root, &global.daemon)
-}
-
 /// Parse errors go through clap, which prints usage and exits 2 (0 for
 /// --help and --version, which is what users expect of them).
 fn parse<P: Parser>(args: Vec<OsString>) -> P {
@@ -77,7 +73,7 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
         Applet::Enapp => {
             let cli: EnappCli = parse(args);
             registry::enable::run(
-                &layout_of(&cli.global),
+                &cli.global.layout(),
                 registry::Direction::Enable,
                 &registry::SwitchOptions::from_enable(&cli.args),
             )
@@ -85,22 +81,18 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
         Applet::Disapp => {
             let cli: DisappCli = parse(args);
             registry::enable::run(
-                &layout_of(&cli.global),
+                &cli.global.layout(),
                 registry::Direction::Disable,
                 &registry::SwitchOptions::from_disable(&cli.args),
             )
         }
         Applet::Query => {
             let cli: QueryCli = parse(args);
-            registry::query::run(
-                &layout_of(&cli.global),
-                cli.args.name.as_deref(),
-                cli.args.quiet,
-            )
+            registry::query::run(&cli.root.layout(), cli.args.name.as_deref(), cli.args.quiet)
         }
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
-            let layout = layout_of(&cli.global);
+            let layout = cli.global.layout();
             if let Some(code) = service_command(&layout, &cli.command) {
                 return code;
             }

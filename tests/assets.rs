@@ -109,6 +109,7 @@ fn shell_scripts_pass_shellcheck() {
         "sh",
         &[
             &t.join("debian/uwsgi-apps.uwsgi.init"),
+            &t.join("debian/uwsgi-apps.preinst"),
             &t.join("debian/uwsgi-apps.postinst"),
             &t.join("debian/uwsgi-apps.prerm"),
             &t.join("debian/uwsgi-apps.postrm"),
@@ -132,7 +133,7 @@ fn shell_scripts_pass_shellcheck() {
 fn each_maintainer_script_has_the_debhelper_token_once() {
     // Twice (say, in a comment) would make debhelper insert its snippets
     // twice: update-rc.d called twice, which lintian rejects.
-    for script in ["postinst", "prerm", "postrm"] {
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
         let path = source_tree().join(format!("debian/uwsgi-apps.{script}"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("#DEBHELPER#").count(), 1, "{script}");

@@ -253,6 +253,70 @@ fn control_characters_in_names_never_reach_the_terminal() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_are_shown_like_control_characters() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let r = Root::new();
+    // Neither the raw bytes nor U+FFFD: one `?` per byte, as for a control
+    // character, in every message that shows the name or its path.
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"\xff\xfe"))
+        .arg(OsStr::from_bytes(b"a\x01b"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    // (Lossy here only to read: raw bytes would show as U+FFFD and fail.)
+    assert_eq!(
+        stderr(&o),
+        "uwsgi-enapp: ERROR: App ?? does not exist!\nuwsgi-enapp: ERROR: App a?b does not exist!\n"
+    );
+
+    fs::write(
+        r.available().join(OsStr::from_bytes(b"caf\xe9\x07.ini")),
+        "",
+    )
+    .unwrap();
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("Enabling app caf??.\n"),
+        "{:?}",
+        stdout(&o)
+    );
+    let q = r
+        .cmd(QUERY)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&q), "caf?? (enabled by site administrator)\n");
+    let list = r.run(APPS, &["list"]);
+    assert_eq!(stdout(&list), "caf??\tini\tenabled\tadmin\tok\t-\t-\n");
+    // A path in an error message: the link under that name is a directory.
+    fs::remove_file(r.enabled().join(OsStr::from_bytes(b"caf\xe9\x07.ini"))).unwrap();
+    fs::create_dir(r.enabled().join(OsStr::from_bytes(b"caf\xe9\x07.ini"))).unwrap();
+    let o = r
+        .cmd(ENAPP)
+        .arg(OsStr::from_bytes(b"caf\xe9\x07"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("/etc/uwsgi/apps-enabled/caf??.ini is a directory"),
+        "{err}"
+    );
+    // JSON carries control characters exactly and each stray byte as U+FFFD.
+    let o = r.run(APPS, &["list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["apps"][0]["name"], "caf\u{fffd}\u{7}");
+}
+
+#[test]
 fn a_dangling_link_is_replaced_on_enable_and_removed_on_disable() {
     let r = Root::new();
     r.add_app("hello.ini");
@@ -339,7 +403,7 @@ fn a_regular_file_or_directory_is_never_touched() {
         assert_eq!(code(&o), 1, "{args:?}");
         let err = stderr(&o);
         assert!(
-            err.contains("not touching it") || err.contains("not a regular file"),
+            err.contains("not touching it") || err.contains("is a directory, not a config file"),
             "{args:?}: {err}"
         );
     }
@@ -774,6 +838,73 @@ fn a_symlink_loop_in_the_layout_is_a_clear_error() {
     assert!(!r.marker("enabled_by_admin", "hello").exists());
 }
 
+#[test]
+fn a_link_that_loops_is_said_to_loop() {
+    let r = Root::new();
+    // An available "app" that is a link to itself, and one that loops
+    // through apps-enabled and back.
+    symlink("x.ini", r.available().join("x.ini")).unwrap();
+    symlink("../apps-enabled/y.ini", r.available().join("y.ini")).unwrap();
+    symlink("../apps-available/y.ini", r.enabled().join("y.ini")).unwrap();
+    let o = r.run(ENAPP, &["x", "y"]);
+    assert_eq!(code(&o), 1);
+    let root = r.root.display();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "uwsgi-enapp: ERROR: {root}/etc/uwsgi/apps-available/x.ini is a symbolic link that \
+             loops (too many levels of symbolic links); it cannot be enabled\n\
+             uwsgi-enapp: ERROR: {root}/etc/uwsgi/apps-available/y.ini is a symbolic link that \
+             loops (too many levels of symbolic links); it cannot be enabled\n"
+        )
+    );
+    assert_eq!(r.link_target("x.ini"), None);
+    assert!(!r.marker("enabled_by_admin", "x").exists());
+    // A dangling one is said to dangle.
+    symlink("gone.ini", r.available().join("d.ini")).unwrap();
+    let o = r.run(ENAPP, &["d"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).ends_with(
+            "apps-available/d.ini is a dangling link (to gone.ini); it cannot be enabled\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // A looping entry in apps-enabled is replaced on enable and removed on
+    // disable, as a dangling one is, and the message says it looped.
+    r.add_app("z.ini");
+    symlink("z.ini", r.enabled().join("z.ini")).unwrap();
+    let o = r.run(ENAPP, &["-n", "z"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "Would replace looping link {root}/etc/uwsgi/apps-enabled/z.ini (to z.ini).\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = r.run(ENAPP, &["z"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "Replacing looping link {root}/etc/uwsgi/apps-enabled/z.ini (to z.ini).\nEnabling app z.\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(r.link_target("z.ini"), rel("../apps-available/z.ini"));
+    symlink("w.ini", r.enabled().join("w.ini")).unwrap();
+    let o = r.run(DISAPP, &["w"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("Removing looping link {root}/etc/uwsgi/apps-enabled/w.ini.\n")
+    );
+    assert!(fs::symlink_metadata(r.enabled().join("w.ini")).is_err());
+}
+
 /// Run an applet as the unprivileged user `nobody` (root ignores file
 /// permissions, so that is the only way to meet a real EACCES).
 fn as_nobody(r: &Root, applet: &str, args: &[&str]) -> std::process::Output {
@@ -1184,5 +1315,60 @@ fn an_empty_root_variable_counts_as_unset() {
     assert_eq!(
         r.link_target("hello.ini"),
         Some(PathBuf::from("../apps-available/hello.ini"))
+    );
+}
+
+/// uwsgi-query never runs uWSGI: it takes no --daemon (and ignores
+/// UWSGI_APPS_DAEMON); uwsgi-enapp --now starts the instance with the
+/// program --daemon or UWSGI_APPS_DAEMON names, and its help says that
+/// this is what the option is for.
+#[test]
+fn daemon_is_an_option_only_where_uwsgi_is_run() {
+    let r = Root::new();
+    r.add_app("hello.ini");
+    assert_eq!(code(&r.run(ENAPP, &["-q", "hello"])), 0);
+
+    let o = r.run(QUERY, &["--daemon", "/usr/bin/uwsgi", "hello"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("unexpected argument '--daemon'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = r
+        .cmd(QUERY)
+        .env("UWSGI_APPS_DAEMON", "/nonexistent/uwsgi")
+        .arg("hello")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stdout(&r.run(QUERY, &["--help"])).contains("--daemon"));
+
+    let help = stdout(&r.run(ENAPP, &["--help"]));
+    assert!(help.contains("--daemon <PATH>  With --now: "), "{help}");
+    let help = stdout(&r.run(DISAPP, &["--help"]));
+    assert!(
+        help.contains(
+            "--daemon <PATH>  The uWSGI program the instances run (to stop one with --now"
+        ),
+        "{help}"
+    );
+
+    // The variable still reaches the start that --now makes.
+    let conf = r.path("usr/share/uwsgi/conf");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("default.ini"), "[uwsgi]\n").unwrap();
+    assert_eq!(code(&r.run(DISAPP, &["-q", "hello"])), 0);
+    let o = r
+        .cmd(ENAPP)
+        .env("UWSGI_APPS_DAEMON", "/nonexistent/uwsgi")
+        .args(["--now", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("cannot run /nonexistent/uwsgi"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -6,13 +6,13 @@
 # Operands are app names, never files.
 complete -c uwsgi-disapp -f
 complete -c uwsgi-disapp -l root -x -a '(__fish_complete_directories (commandline -ct))' -d 'Act on the tree under DIR instead of / (every path moves under it, like `dpkg --root`)'
-complete -c uwsgi-disapp -l daemon -r -F -d 'The uWSGI program to run'
 complete -c uwsgi-disapp -s q -l quiet -d 'Print only errors and warnings'
 complete -c uwsgi-disapp -s n -l dry-run -d 'Say what would change, change nothing'
 complete -c uwsgi-disapp -s m -l maintmode -d 'Record the change as made by a package\'s maintainer script'
 complete -c uwsgi-disapp -s p -l purge -d 'Also remove every state marker of NAME (even when NAME no longer exists)'
 complete -c uwsgi-disapp -l now -d 'Stop the instance before disabling it'
 complete -c uwsgi-disapp -l json -d 'Print the result as one JSON document'
+complete -c uwsgi-disapp -l daemon -r -F -d 'The uWSGI program the instances run (to stop one with --now, and to warn that a disabled app still runs)'
 complete -c uwsgi-disapp -s h -l help -d 'Print help'
 complete -c uwsgi-disapp -s V -l version -d 'Print version'
 complete -c uwsgi-disapp -a '(__uwsgi_apps_names enabled)'

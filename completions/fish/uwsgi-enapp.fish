@@ -6,13 +6,13 @@
 # Operands are app names, never files.
 complete -c uwsgi-enapp -f
 complete -c uwsgi-enapp -l root -x -a '(__fish_complete_directories (commandline -ct))' -d 'Act on the tree under DIR instead of / (every path moves under it, like `dpkg --root`)'
-complete -c uwsgi-enapp -l daemon -r -F -d 'The uWSGI program to run'
 complete -c uwsgi-enapp -s q -l quiet -d 'Print only errors and warnings'
 complete -c uwsgi-enapp -s f -l force -d 'Replace a link that points somewhere else (never a regular file)'
 complete -c uwsgi-enapp -s n -l dry-run -d 'Say what would change, change nothing'
 complete -c uwsgi-enapp -s m -l maintmode -d 'Record the change as made by a package\'s maintainer script: an app the administrator disabled stays disabled'
 complete -c uwsgi-enapp -l now -d 'Start the instance after enabling it'
 complete -c uwsgi-enapp -l json -d 'Print the result as one JSON document'
+complete -c uwsgi-enapp -l daemon -r -F -d 'With --now: the uWSGI program to start the instance with'
 complete -c uwsgi-enapp -s h -l help -d 'Print help'
 complete -c uwsgi-enapp -s V -l version -d 'Print version'
 complete -c uwsgi-enapp -a '(__uwsgi_apps_names available)'

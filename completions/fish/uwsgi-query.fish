@@ -6,7 +6,6 @@
 # Operands are app names, never files.
 complete -c uwsgi-query -f
 complete -c uwsgi-query -l root -x -a '(__fish_complete_directories (commandline -ct))' -d 'Act on the tree under DIR instead of / (every path moves under it, like `dpkg --root`)'
-complete -c uwsgi-query -l daemon -r -F -d 'The uWSGI program to run'
 complete -c uwsgi-query -s q -l quiet -d 'Print nothing, only set the exit status'
 complete -c uwsgi-query -s h -l help -d 'Print help'
 complete -c uwsgi-query -s V -l version -d 'Print version'

@@ -30,7 +30,7 @@ use crate::discovery::{self, Discovery};
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
-use crate::name::{display_path, sanitize, Confspec, Namespace};
+use crate::name::{display_path, json_text, sanitize, Confspec, Namespace};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -277,9 +277,9 @@ pub fn render_json(findings: &[Finding]) -> serde_json::Value {
         .iter()
         .map(|f| {
             let (path, pid) = match &f.subject {
-                Subject::Path(p) => (Some(p.to_string_lossy().into_owned()), None),
+                Subject::Path(p) => (Some(json_text(p.as_os_str())), None),
                 Subject::Process { pid, config } => (
-                    config.as_ref().map(|c| c.to_string_lossy().into_owned()),
+                    config.as_ref().map(|c| json_text(c.as_os_str())),
                     Some(*pid),
                 ),
             };
@@ -287,9 +287,9 @@ pub fn render_json(findings: &[Finding]) -> serde_json::Value {
                 "severity": f.severity.as_str(),
                 "check": f.check,
                 "app": f.app.as_ref().map(|a| {
-                    let mut s = a.namespace.as_os_str().to_string_lossy().into_owned();
+                    let mut s = json_text(a.namespace.as_os_str());
                     s.push('/');
-                    s.push_str(&a.name.to_string_lossy());
+                    s.push_str(&json_text(&a.name));
                     s
                 }),
                 "path": path,

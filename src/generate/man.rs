@@ -1,9 +1,13 @@
-//! Man pages, section 8: clap_mangen renders NAME, SYNOPSIS, DESCRIPTION
-//! and OPTIONS from the definitions; the sections clap knows nothing about
-//! (the commands of uwsgi-apps in detail, EXIT STATUS, ENVIRONMENT, FILES,
-//! EXAMPLES, SEE ALSO) are written here with the roff crate, which escapes
-//! the text.
+//! Man pages, section 8: clap_mangen renders NAME and DESCRIPTION from the
+//! definitions; SYNOPSIS and OPTIONS are rendered here from the same
+//! definitions, because clap_mangen leaves out the values of options
+//! (`[--root]` for `[--root DIR]`) and shows a list of operands as one
+//! (`[NAME]` for `[NAME...]`). The sections clap knows nothing about (the
+//! commands of uwsgi-apps in detail, EXIT STATUS, ENVIRONMENT, FILES,
+//! EXAMPLES, SEE ALSO) are written here too, all with the roff crate, which
+//! escapes the text.
 
+use clap::{Arg, ArgAction};
 use clap_mangen::Man;
 use roff::{bold, italic, roman, Inline, Roff};
 
@@ -39,15 +43,24 @@ fn man_of(cmd: clap::Command) -> Man {
 }
 
 pub fn render(applet: Applet) -> String {
-    let cmd = applet.command();
+    let mut cmd = applet.command();
+    // Building adds --help and --version and copies the global options
+    // into the subcommands, as the program itself sees them.
+    cmd.build();
     let man = man_of(cmd.clone());
     let mut out = String::from(PREAMBLE);
     out.push_str(&part(&man, Man::render_title));
     out.push_str(&part(&man, Man::render_name_section));
-    out.push_str(&part(&man, Man::render_synopsis_section));
+    let mut synopsis = Roff::new();
+    synopsis.control("SH", ["SYNOPSIS"]);
+    synopsis.text(synopsis_line(&cmd, applet.name(), &Shown::All));
+    out.push_str(&synopsis.to_roff());
     out.push_str(&part(&man, Man::render_description_section));
     out.push_str(&extra_description(applet));
-    out.push_str(&part(&man, Man::render_options_section));
+    let mut options = Roff::new();
+    options.control("SH", ["OPTIONS"]);
+    option_items(&mut options, &cmd, &Shown::All);
+    out.push_str(&options.to_roff());
     if applet == Applet::UwsgiApps {
         out.push_str(&commands_section(&cmd));
     }
@@ -103,31 +116,192 @@ fn tidy(roff: &str) -> String {
 
 /// uwsgi-apps: every visible subcommand with its synopsis, what it does and
 /// its own options (clap_mangen would only point to uwsgi-apps-NAME(8)
-/// pages, which do not exist).
+/// pages, which do not exist). The global options and --help, which every
+/// subcommand takes, are in the page's own SYNOPSIS and OPTIONS.
 fn commands_section(cmd: &clap::Command) -> String {
     let mut out = String::from(".SH COMMANDS\n");
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // (clap's own `help` subcommand is --help by another name.)
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         let name = format!("uwsgi-apps {}", sub.get_name());
         let sub_man = man_of(sub.clone().bin_name(&name));
-        let _ = std::fmt::Write::write_fmt(&mut out, format_args!(".SS \"{name}\"\n"));
-        let synopsis = part(&sub_man, Man::render_synopsis_section);
-        out.push_str(synopsis.split_once('\n').map_or("", |(_, body)| body));
+        let mut roff = Roff::new();
+        roff.control("SS", [name.as_str()]);
+        roff.text(synopsis_line(sub, &name, &Shown::Own));
+        out.push_str(&roff.to_roff());
         let description = part(&sub_man, Man::render_description_section);
         out.push_str(".PP\n");
         out.push_str(description.split_once('\n').map_or("", |(_, body)| body));
-        let options = part(&sub_man, Man::render_options_section);
-        // Only the subcommand's own options; --help is everywhere.
-        let body = options.split_once('\n').map_or("", |(_, body)| body);
-        let own: Vec<&str> = body
-            .split(".TP\n")
-            .filter(|item| !item.is_empty() && !item.contains("\\fB\\-\\-help\\fR"))
-            .collect();
-        for item in own {
-            out.push_str(".TP\n");
-            out.push_str(item);
-        }
+        let mut options = Roff::new();
+        option_items(&mut options, sub, &Shown::Own);
+        out.push_str(&options.to_roff());
     }
     out
+}
+
+/// Which options a synopsis or an option list shows.
+enum Shown {
+    /// Every visible one (a page of its own).
+    All,
+    /// Those of the subcommand itself: not the global ones, nor --help.
+    Own,
+}
+
+impl Shown {
+    fn includes(&self, arg: &Arg) -> bool {
+        if arg.is_hide_set() {
+            return false;
+        }
+        match self {
+            Shown::All => true,
+            Shown::Own => !arg.is_global_set() && arg.get_id() != "help",
+        }
+    }
+}
+
+/// The value an option takes, by name (`DIR` for `--root`), or `None` for
+/// a flag.
+fn value_name(arg: &Arg) -> Option<String> {
+    if !arg.get_action().takes_values() {
+        return None;
+    }
+    Some(
+        arg.get_value_names()
+            .map(|names| names.join(" "))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase()),
+    )
+}
+
+/// An operand as a synopsis shows it: `NAME`, `[NAME]`, `[NAME...]`. A
+/// value name that is already a phrase (initd's `COMMAND [CONFSPEC...]`)
+/// is shown as it is written, its words in italics.
+fn operand(arg: &Arg) -> Vec<Inline> {
+    let name = value_name(arg).unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+    if name.contains(' ') {
+        return phrase(&name);
+    }
+    let many = matches!(arg.get_action(), ArgAction::Append);
+    let dots = if many { "..." } else { "" };
+    if arg.is_required_set() {
+        vec![italic(name), roman(dots)]
+    } else {
+        vec![roman("["), italic(name), roman(format!("{dots}]"))]
+    }
+}
+
+/// Words in italics, brackets and dots in roman: `COMMAND [CONFSPEC...]`.
+fn phrase(text: &str) -> Vec<Inline> {
+    let mut parts = Vec::new();
+    let mut word = String::new();
+    let mut other = String::new();
+    for c in text.chars() {
+        let in_word = c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        if in_word && !other.is_empty() {
+            parts.push(roman(std::mem::take(&mut other)));
+        } else if !in_word && !word.is_empty() {
+            parts.push(italic(std::mem::take(&mut word)));
+        }
+        if in_word {
+            word.push(c);
+        } else {
+            other.push(c);
+        }
+    }
+    if !word.is_empty() {
+        parts.push(italic(word));
+    }
+    if !other.is_empty() {
+        parts.push(roman(other));
+    }
+    parts
+}
+
+/// `NAME [-q|--quiet] [--root DIR] … [NAME...]`: the options with their
+/// values, then the operands, then `COMMAND [ARG...]` when there are
+/// subcommands.
+fn synopsis_line(cmd: &clap::Command, name: &str, shown: &Shown) -> Vec<Inline> {
+    let mut line = vec![bold(name)];
+    for arg in cmd
+        .get_arguments()
+        .filter(|a| !a.is_positional() && shown.includes(a))
+    {
+        line.push(roman(" ["));
+        match (arg.get_short(), arg.get_long()) {
+            (Some(short), Some(long)) => {
+                line.push(bold(format!("-{short}")));
+                line.push(roman("|"));
+                line.push(bold(format!("--{long}")));
+            }
+            (Some(short), None) => line.push(bold(format!("-{short}"))),
+            (None, Some(long)) => line.push(bold(format!("--{long}"))),
+            (None, None) => continue,
+        }
+        if let Some(value) = value_name(arg) {
+            line.push(roman(" "));
+            line.push(italic(value));
+        }
+        line.push(roman("]"));
+    }
+    for arg in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        line.push(roman(" "));
+        line.extend(operand(arg));
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        line.push(roman(" "));
+        line.push(italic("COMMAND"));
+        line.push(roman(" ["));
+        line.push(italic("ARG"));
+        line.push(roman("...]"));
+    }
+    line
+}
+
+/// One `.TP` item per option (`-j, --jobs N`, its default, its help), then
+/// one per operand (`[CONFSPEC...]` and its help).
+fn option_items(roff: &mut Roff, cmd: &clap::Command, shown: &Shown) {
+    let help = |arg: &Arg| {
+        arg.get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    };
+    for arg in cmd
+        .get_arguments()
+        .filter(|a| !a.is_positional() && shown.includes(a))
+    {
+        let mut header = Vec::new();
+        if let Some(short) = arg.get_short() {
+            header.push(bold(format!("-{short}")));
+        }
+        if let Some(long) = arg.get_long() {
+            if !header.is_empty() {
+                header.push(roman(", "));
+            }
+            header.push(bold(format!("--{long}")));
+        }
+        if let Some(value) = value_name(arg) {
+            header.push(roman(" "));
+            header.push(italic(value));
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|d| d.to_string_lossy().into_owned())
+                .collect();
+            if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+                header.push(roman(format!(" [default: {}]", defaults.join(","))));
+            }
+        }
+        roff.control("TP", []);
+        roff.text(header);
+        roff.text([roman(help(arg))]);
+    }
+    for arg in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        roff.control("TP", []);
+        roff.text(operand(arg));
+        roff.text([roman(help(arg))]);
+    }
 }
 
 /// Inline markup: `**bold**` and `^^italic^^`, the rest roman. (Two-character
@@ -266,8 +440,23 @@ fn sections(applet: Applet) -> Page {
     }
 
     page.section("ENVIRONMENT")
-        .item("**UWSGI_APPS_ROOT**", "Act on the tree under this directory instead of / (as **--root**): every path below moves under it. Used by tests and chroots.")
-        .item("**UWSGI_APPS_DAEMON**", "The uWSGI program to run (as **--daemon**), /usr/bin/uwsgi by default.");
+        .item("**UWSGI_APPS_ROOT**", "Act on the tree under this directory instead of / (as **--root**): every path below moves under it. Used by tests and chroots.");
+    match applet {
+        Applet::UwsgiApps => {
+            page.item(
+                "**UWSGI_APPS_DAEMON**",
+                "The uWSGI program to run (as **--daemon**), /usr/bin/uwsgi by default.",
+            );
+        }
+        Applet::Enapp => {
+            page.item("**UWSGI_APPS_DAEMON**", "The uWSGI program **--now** starts the instance with (as **--daemon**), /usr/bin/uwsgi by default.");
+        }
+        Applet::Disapp => {
+            page.item("**UWSGI_APPS_DAEMON**", "The uWSGI program the instances run (as **--daemon**), /usr/bin/uwsgi by default: **--now** stops the instance of that program, and without **--now** a warning says when it still runs.");
+        }
+        // It never runs uWSGI nor looks at what runs.
+        Applet::Query => {}
+    }
     if applet == Applet::UwsgiApps {
         page.item("**NO_COLOR**", "When set, never colour the output, even on a terminal.")
             .item("**UWSGI_DEB_CONFNAMESPACE**, **UWSGI_DEB_CONFNAME**", "Set by **start** in the environment of each instance (\"app\" and \"blog\" for /etc/uwsgi/apps-enabled/blog.ini); the inherited configuration turns them into %(deb-confnamespace) and %(deb-confname).");
@@ -366,4 +555,88 @@ fn sections(applet: Applet) -> Page {
     page.roff.control("PP", []);
     page.roff.text(refs);
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of a roff section as a reader sees it: fonts dropped,
+    /// `\-` as `-`, lines joined.
+    fn plain(roff: &str) -> String {
+        let text = roff
+            .replace("\\fB", "")
+            .replace("\\fI", "")
+            .replace("\\fR", "")
+            .replace("\\-", "-");
+        text.lines().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The SYNOPSIS of a page, or of a subcommand in uwsgi-apps(8).
+    fn synopsis(page: &str, heading: &str) -> String {
+        let start = page.find(heading).unwrap() + heading.len() + 1;
+        let end = page[start..].find("\n.").unwrap() + start;
+        plain(&page[start..end])
+    }
+
+    #[test]
+    fn synopses_show_option_values_and_repeated_operands() {
+        let enapp = render(Applet::Enapp);
+        assert_eq!(
+            synopsis(&enapp, ".SH SYNOPSIS"),
+            "uwsgi-enapp [--root DIR] [-q|--quiet] [-f|--force] [-n|--dry-run] \
+             [-m|--maintmode] [--now] [--json] [--daemon PATH] [-h|--help] \
+             [-V|--version] [NAME...]"
+        );
+        let disapp = render(Applet::Disapp);
+        assert!(synopsis(&disapp, ".SH SYNOPSIS")
+            .ends_with("[--daemon PATH] [-h|--help] [-V|--version] [NAME...]"));
+        // uwsgi-query runs no uWSGI: no --daemon, and one NAME.
+        let query = render(Applet::Query);
+        assert_eq!(
+            synopsis(&query, ".SH SYNOPSIS"),
+            "uwsgi-query [--root DIR] [-q|--quiet] [-h|--help] [-V|--version] [NAME]"
+        );
+        assert!(!query.contains("daemon"), "{query}");
+
+        let apps = render(Applet::UwsgiApps);
+        assert_eq!(
+            synopsis(&apps, ".SH SYNOPSIS"),
+            "uwsgi-apps [--root DIR] [--daemon PATH] [-h|--help] [-V|--version] COMMAND [ARG...]"
+        );
+        assert_eq!(
+            synopsis(&apps, ".SS \"uwsgi-apps start\""),
+            "uwsgi-apps start [--json] [-j|--jobs N] [--start-timeout SECONDS] [CONFSPEC...]"
+        );
+        assert_eq!(
+            synopsis(&apps, ".SS \"uwsgi-apps initd\""),
+            "uwsgi-apps initd COMMAND [CONFSPEC...]"
+        );
+        assert_eq!(
+            synopsis(&apps, ".SS \"uwsgi-apps query\""),
+            "uwsgi-apps query [-q|--quiet] [NAME]"
+        );
+        assert!(!apps.contains(".SS \"uwsgi-apps help\""));
+    }
+
+    #[test]
+    fn option_items_name_their_values_and_defaults() {
+        let apps = render(Applet::UwsgiApps);
+        let text = plain(&apps);
+        assert!(
+            text.contains(".TP --root DIR [default: /] Act on the tree"),
+            "{text}"
+        );
+        assert!(text.contains(".TP -j, --jobs N Start at most N"), "{text}");
+        assert!(
+            text.contains(".TP --timeout SECONDS [default: 30] Seconds"),
+            "{text}"
+        );
+        assert!(text.contains(".TP [CONFSPEC...] Instances:"), "{text}");
+        // The COMMANDS section lists a subcommand's own options only.
+        let start = &apps[apps.find(".SS \"uwsgi-apps start\"").unwrap()..];
+        let start = &start[..start[1..].find(".SS").unwrap()];
+        assert!(!start.contains("root"), "{start}");
+        assert!(!start.contains("help"), "{start}");
+    }
 }

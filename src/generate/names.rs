@@ -13,7 +13,7 @@ use crate::cli::{CompleteNamesArgs, NameKind};
 use crate::discovery;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{Format, Namespace};
+use crate::name::{shows_as_is, Format, Namespace};
 
 pub fn complete_names(layout: &Layout, args: &CompleteNamesArgs) -> Result<i32> {
     for name in names(layout, args.kind)? {
@@ -39,20 +39,18 @@ pub fn names(layout: &Layout, kind: NameKind) -> Result<BTreeSet<String>> {
                 .collect(),
         };
         for confname in confnames {
-            // A name a shell cannot take back as one line (a newline, any
-            // control character, bytes that are not UTF-8) is left out
-            // rather than offered garbled.
-            let Some(name) = confname.to_str() else {
-                continue;
-            };
-            if name.chars().any(char::is_control) {
-                continue;
+            let mut word = std::ffi::OsString::new();
+            if !ns.is_default() {
+                word.push(ns.as_os_str());
+                word.push("/");
             }
-            all.insert(if ns.is_default() {
-                name.to_owned()
-            } else {
-                format!("{}/{name}", ns.as_os_str().to_string_lossy())
-            });
+            word.push(&confname);
+            // A name a shell cannot take back as one line (a newline, any
+            // control character, bytes that are not UTF-8), in the name or
+            // its namespace, is left out rather than offered garbled.
+            if let Some(word) = word.to_str().filter(|w| shows_as_is(w.as_ref())) {
+                all.insert(word.to_owned());
+            }
         }
     }
     Ok(all)
@@ -81,6 +79,7 @@ fn enabled_entries(layout: &Layout, ns: &Namespace) -> Result<Vec<std::ffi::OsSt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
     #[test]
@@ -106,6 +105,12 @@ mod tests {
             fs::write(etc.join("apps-available").join(f), "[uwsgi]\n").unwrap();
         }
         fs::write(etc.join("vassals-available/mail.ini"), "").unwrap();
+        // A namespace that is not UTF-8, or holds a control character.
+        for ns in [&b"caf\xe9s-available"[..], b"t\x1bs-available"] {
+            let dir = etc.join(std::ffi::OsStr::from_bytes(ns));
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("x.ini"), "").unwrap();
+        }
         symlink(
             "../apps-available/blog.ini",
             etc.join("apps-enabled/blog.ini"),

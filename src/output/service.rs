@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
-use crate::name::Confspec;
+use crate::name::{json_text, Confspec};
 use crate::service::engine::Context;
 use crate::service::plan::{self, Choices, Options};
 use crate::service::report::{InstanceStatus, Outcome, Report};
@@ -192,10 +192,10 @@ fn result_key(op: Operation, outcome: &Outcome) -> &'static str {
 pub fn json_report(op: Operation, report: &Report) -> Value {
     let (namespace, name) = match &report.target.spec {
         Some(spec) => (
-            Some(spec.namespace.as_os_str().to_string_lossy().into_owned()),
-            spec.name.to_string_lossy().into_owned(),
+            Some(json_text(spec.namespace.as_os_str())),
+            json_text(&spec.name),
         ),
-        None => (None, report.target.given.to_string_lossy().into_owned()),
+        None => (None, json_text(&report.target.given)),
     };
     let pid = match &report.outcome {
         Outcome::Done { pid } | Outcome::Already { pid } => *pid,
@@ -207,7 +207,7 @@ pub fn json_report(op: Operation, report: &Report) -> Value {
         "name": name,
         "result": result_key(op, &report.outcome),
         "pid": pid,
-        "config": report.target.config.as_ref().map(|c| c.path.to_string_lossy().into_owned()),
+        "config": report.target.config.as_ref().map(|c| json_text(c.path.as_os_str())),
     });
     if let Outcome::Failed { reason, log_tail } = &report.outcome {
         v["error"] = json!(reason);

@@ -54,9 +54,11 @@ pub enum Action {
         was: LinkState,
     },
     AlreadyDisabled,
-    /// A dangling link of an app that is no longer available was removed.
+    /// A dangling (or looping) link of an app that is no longer available
+    /// was removed.
     RemovedDangling {
         path: std::path::PathBuf,
+        loops: bool,
     },
     /// `--purge` of a name that has no file any more: only its markers.
     Purged,
@@ -229,6 +231,35 @@ fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+/// Why the entry `path` of apps-available cannot be enabled: it is not a
+/// regular file once links are followed. A loop and a dangling link are
+/// said as such (as `doctor` says them), not lumped with FIFOs.
+fn not_a_config_file(path: &std::path::Path) -> String {
+    let shown = display_path(path);
+    let target = || {
+        std::fs::read_link(path)
+            .map(|t| display_path(&t))
+            .unwrap_or_else(|_| "?".into())
+    };
+    match std::fs::metadata(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => format!(
+            "{shown} is a symbolic link that loops (too many levels of symbolic links); \
+             it cannot be enabled"
+        ),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+            format!(
+                "{shown} is a dangling link (to {}); it cannot be enabled",
+                target()
+            )
+        }
+        Err(e) => format!("cannot follow {shown}: {e}"),
+        Ok(meta) if meta.is_dir() => {
+            format!("{shown} is a directory, not a config file; it cannot be enabled")
+        }
+        Ok(_) => format!("{shown} is not a regular file (nor a link to one)"),
     }
 }
 
@@ -443,10 +474,7 @@ impl Run<'_> {
         let layout = self.layout;
         let link = EnabledLink::new(layout, ns, &app.file);
         if !matches!(app.kind, Some(EntryKind::File | EntryKind::LinkToFile)) {
-            return Err(Error::Failed(format!(
-                "{} is not a regular file (nor a link to one)",
-                display_path(&link.available)
-            )));
+            return Err(Error::Failed(not_a_config_file(&link.available)));
         }
         // Another format of the same app already enabled would make two
         // files for one confname in apps-enabled: a clash the front end
@@ -565,8 +593,9 @@ impl Run<'_> {
             }
             // a2dissite's rule: the dangling link of an app that is gone
             // is cleaned up without recording a state for it.
-            LinkState::Dangling { .. } if !still_available => Action::RemovedDangling {
+            LinkState::Dangling { loops, .. } if !still_available => Action::RemovedDangling {
                 path: link.path.clone(),
+                loops: *loops,
             },
             LinkState::Ok | LinkState::Dangling { .. } | LinkState::Foreign { .. } => {
                 Action::Disabled { was: state.clone() }
@@ -652,6 +681,16 @@ fn label_of(outcome: &Outcome) -> String {
     }
 }
 
+/// A link that reaches nothing is "dangling"; one that leads round in a
+/// circle is named for what it is, as `doctor` does.
+fn dangling_word(loops: bool) -> &'static str {
+    if loops {
+        "looping"
+    } else {
+        "dangling"
+    }
+}
+
 fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
     let mut lines = Vec::new();
     match action {
@@ -662,8 +701,9 @@ fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
                 "Replacing"
             };
             match replaced {
-                LinkState::Dangling { target } => lines.push(format!(
-                    "{verb} dangling link {} (to {}).",
+                LinkState::Dangling { target, loops } => lines.push(format!(
+                    "{verb} {} link {} (to {}).",
+                    dangling_word(*loops),
                     display_path(link),
                     display_path(target)
                 )),
@@ -690,9 +730,10 @@ fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
             format!("App {label} disabled.")
         }),
         Action::AlreadyDisabled => lines.push(format!("App {label} already disabled")),
-        Action::RemovedDangling { path } => lines.push(format!(
-            "{} dangling link {}.",
+        Action::RemovedDangling { path, loops } => lines.push(format!(
+            "{} {} link {}.",
             if dry_run { "Would remove" } else { "Removing" },
+            dangling_word(*loops),
             display_path(path)
         )),
         Action::Purged => {}

@@ -35,9 +35,11 @@ pub enum LinkState {
     Missing,
     /// A link that reaches the app's file in apps-available.
     Ok,
-    /// A link whose target does not exist (or loops).
+    /// A link that reaches nothing: its target does not exist, or
+    /// (`loops`) following it leads round in a circle (ELOOP).
     Dangling {
         target: PathBuf,
+        loops: bool,
     },
     /// A link that reaches some other file or directory.
     Foreign {
@@ -112,7 +114,10 @@ impl EnabledLink {
         let target = fs::read_link(&self.path).at("read link", &self.path)?;
         let reached = match fs::metadata(&self.path) {
             Ok(reached) => reached,
-            Err(e) if is_dangling(&e) => return Ok(LinkState::Dangling { target }),
+            Err(e) if is_dangling(&e) => {
+                let loops = e.raw_os_error() == Some(libc::ELOOP);
+                return Ok(LinkState::Dangling { target, loops });
+            }
             Err(e) => return Err(Error::io("follow link", &self.path, e)),
         };
         if target == self.target {
@@ -285,9 +290,18 @@ mod tests {
         link.remove().unwrap();
         symlink("x.ini", &link.path).unwrap();
         assert!(
-            matches!(link.inspect().unwrap(), LinkState::Dangling { .. }),
+            matches!(
+                link.inspect().unwrap(),
+                LinkState::Dangling { loops: true, .. }
+            ),
             "a link to itself loops"
         );
+        link.remove().unwrap();
+        symlink("gone.ini", &link.path).unwrap();
+        assert!(matches!(
+            link.inspect().unwrap(),
+            LinkState::Dangling { loops: false, .. }
+        ));
 
         link.remove().unwrap();
         fs::write(&link.path, "").unwrap();

@@ -73,7 +73,7 @@ impl AppRow {
             None => Value::Null,
         };
         let target = match &self.link {
-            LinkState::Dangling { target } | LinkState::Foreign { target } => {
+            LinkState::Dangling { target, .. } | LinkState::Foreign { target } => {
                 json_str(target.as_os_str())
             }
             _ => Value::Null,

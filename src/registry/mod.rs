@@ -19,7 +19,7 @@ use std::ffi::{OsStr, OsString};
 use serde_json::Value;
 
 use crate::cli::{DisableArgs, EnableArgs};
-use crate::name::{display_name, sanitize, Namespace};
+use crate::name::{display_name, json_text, sanitize, Namespace};
 
 pub use enable::Direction;
 
@@ -100,10 +100,10 @@ pub fn shell_word(ns: &Namespace, name: &OsStr) -> String {
     }
 }
 
-/// A name or path as a JSON string; bytes that are not UTF-8 go out lossy
-/// (JSON has no way to carry them).
+/// A name or path as a JSON string (`name::json_text`: bytes that are not
+/// UTF-8 go out lossy, since JSON has no way to carry them).
 pub fn json_str(s: &OsStr) -> Value {
-    Value::String(s.to_string_lossy().into_owned())
+    Value::String(json_text(s))
 }
 
 #[cfg(test)]

@@ -4,20 +4,29 @@
 #
 #   tests/package/e2e.sh [PATH/TO/uwsgi-apps_VERSION_ARCH.deb]
 #
-# Without a .deb it builds one (scripts/build-deb). Then: lintian, install
-# with apt-get (which pulls uwsgi-core), install uwsgi-plugin-python3, drop an
+# Without a .deb it builds one (scripts/build-deb). Then: lintian; install
+# Debian's own uwsgi package, and install ours over it with apt-get (which
+# removes Debian's, and pulls uwsgi-core): the init script must stay
+# executable and registered (Debian's postrm clears its executable bits,
+# and dpkg keeps a conffile's mode); install uwsgi-plugin-python3, drop an
 # app into /etc/uwsgi/apps-available, enable, start, answer HTTP, status,
 # reload, stop, disable; check that the package's postinst restarts the
-# enabled apps on upgrade and that a broken app does not fail it; build a
-# fake package that depends on "uwsgi" and uses the maintainer-script helper,
-# and install, remove, reinstall and purge it, with the administrator's
-# disable respected across a reinstall; purge uwsgi-apps.
+# enabled apps on reinstall and on upgrade (to a copy of the package with a
+# higher version), that a broken app does not fail it, and that an
+# administrator's chmod -x of the script survives both; rotate the logs of
+# two namespaces; build a fake package that depends on "uwsgi" and uses
+# the maintainer-script helper, and install, remove, reinstall and purge it,
+# with the administrator's disable respected across a reinstall and a start
+# that policy-rc.d forbids said to be forbidden; purge uwsgi-apps; install
+# Debian's uwsgi again and purge it; then switch between the two packages
+# every way apt-get and dpkg do it, the script executable every time.
 #
 # Runs as root on a disposable CI machine. It refuses to run where uwsgi,
-# uwsgi-apps or any enabled app is already installed, and it restores the
-# machine at the end, also when a step fails: instances stopped, both
-# packages purged, every file it made removed, policy-rc.d put back, and the
-# Debian packages it pulled in purged again.
+# uwsgi-apps or any enabled app is installed (or uwsgi's configuration is
+# left from a removal), and it restores the machine at the end, also when a
+# step fails: instances stopped, both packages purged, every file it made
+# removed, policy-rc.d put back, and the Debian packages it pulled in purged
+# again.
 #
 # policy-rc.d: a container's /usr/sbin/policy-rc.d usually forbids starting
 # services, and without a runlevel invoke-rc.d would not start them either,
@@ -33,6 +42,8 @@ FAKE_PKG=uwsgi-apps-e2e-demo
 AVAILABLE=/etc/uwsgi/apps-available
 ENABLED=/etc/uwsgi/apps-enabled
 SRV=/srv/uwsgi-apps-e2e
+# A second namespace's logs, for logrotate (no instance runs there).
+LOG_NS_DIR=/var/log/uwsgi/e2e-ns
 export DEBIAN_FRONTEND=noninteractive
 
 say() { printf '\n== %s\n' "$*"; }
@@ -53,6 +64,58 @@ expect_status() {
 }
 installed() {
     [ "$(dpkg-query -f '${db:Status-Status}' -W "$1" 2>/dev/null)" = installed ]
+}
+# known PACKAGE: dpkg has any trace of it (installed, or configuration left).
+known() {
+    case "$(dpkg-query -f '${db:Status-Status}' -W "$1" 2>/dev/null)" in
+        "" | not-installed) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+mode_of() {
+    stat -c %a "$1"
+}
+# ours_is_the_init_script WHEN: /etc/init.d/uwsgi is our script, 0755, and
+# works: it runs uwsgi-apps (whose output starts with Debian's wording),
+# and it is registered for boot.
+ours_is_the_init_script() {
+    grep -qF 'exec /usr/sbin/uwsgi-apps initd' /etc/init.d/uwsgi ||
+        fail "$1: /etc/init.d/uwsgi is not uwsgi-apps' script"
+    [ "$(mode_of /etc/init.d/uwsgi)" = 755 ] ||
+        fail "$1: /etc/init.d/uwsgi is mode $(mode_of /etc/init.d/uwsgi), not 755"
+    out=$(service uwsgi status 2>&1) || true
+    case "$out" in
+        *"unrecognized service"*) fail "$1: service uwsgi status: $out" ;;
+    esac
+    ls /etc/rc2.d/S??uwsgi >/dev/null 2>&1 || fail "$1: /etc/init.d/uwsgi is not linked into rc2.d"
+    pass "$1: /etc/init.d/uwsgi is ours, 0755, runs and starts at boot"
+}
+# debians_is_the_init_script WHEN: the same for Debian's uwsgi package.
+debians_is_the_init_script() {
+    if grep -qF 'uwsgi-apps' /etc/init.d/uwsgi; then
+        fail "$1: /etc/init.d/uwsgi is still uwsgi-apps' script"
+    fi
+    [ "$(mode_of /etc/init.d/uwsgi)" = 755 ] ||
+        fail "$1: /etc/init.d/uwsgi is mode $(mode_of /etc/init.d/uwsgi), not 755"
+    out=$(service uwsgi start 2>&1) || fail "$1: service uwsgi start failed: $out"
+    case "$out" in
+        *"Starting app server(s): uwsgi"*) ;;
+        *) fail "$1: service uwsgi start said: $out" ;;
+    esac
+    ls /etc/rc2.d/S??uwsgi >/dev/null 2>&1 || fail "$1: /etc/init.d/uwsgi is not linked into rc2.d"
+    pass "$1: /etc/init.d/uwsgi is Debian's, 0755, runs and starts at boot"
+}
+# machine_is_clean WHEN: nothing of either package is left.
+machine_is_clean() {
+    for p in uwsgi uwsgi-apps; do
+        if known "$p"; then fail "$1: dpkg still knows $p"; fi
+    done
+    for f in /etc/init.d/uwsgi /etc/default/uwsgi /etc/logrotate.d/uwsgi /etc/uwsgi \
+        /usr/sbin/uwsgi-apps /var/lib/uwsgi /var/lib/uwsgi-apps; do
+        [ ! -e "$f" ] || fail "$1: $f is left"
+    done
+    if ls /etc/rc?.d/[SK]??uwsgi >/dev/null 2>&1; then fail "$1: boot links of uwsgi are left"; fi
+    pass "$1: nothing of uwsgi or uwsgi-apps is left"
 }
 # The pid of an instance's master, if it runs (the front end's pidfile, and
 # a live uWSGI process behind it).
@@ -88,10 +151,11 @@ link_of() {
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs and purges packages)"
 for p in uwsgi uwsgi-apps "$FAKE_PKG"; do
-    if installed "$p"; then
-        fail "package $p is installed: this test would purge it; run it on a disposable machine"
+    if known "$p"; then
+        fail "package $p is installed (or its configuration is left): this test would purge it; run it on a disposable machine"
     fi
 done
+[ ! -e /etc/init.d/uwsgi ] || fail "/etc/init.d/uwsgi exists: this test would replace it"
 for entry in "$ENABLED"/* "$ENABLED"/.[!.]*; do
     [ -e "$entry" ] || [ -L "$entry" ] || continue
     [ "${entry##*/}" = README ] && continue
@@ -134,9 +198,12 @@ cleanup() {
     fi
     rm -f "$AVAILABLE/hello.ini" "$AVAILABLE/broken.ini" \
         "$ENABLED/hello.ini" "$ENABLED/broken.ini" "$ENABLED/e2e-demo.ini"
-    if dpkg-query -W uwsgi-apps >/dev/null 2>&1; then
-        dpkg --purge uwsgi-apps >/dev/null 2>&1
-    fi
+    for p in uwsgi-apps uwsgi; do
+        if known "$p"; then
+            dpkg --purge "$p" >/dev/null 2>&1
+        fi
+    done
+    rm -rf "$LOG_NS_DIR"
     for name in hello broken e2e-demo; do
         rm -f /var/log/uwsgi/app/"$name".log*
         rm -rf "/run/uwsgi/app/$name"
@@ -193,11 +260,24 @@ DEB="$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")"
 echo "$DEB"
 expect_status 0 "lintian reports no error and no warning" \
     lintian --fail-on error,warning "$DEB"
+# The same package with a higher version, for an upgrade: only the version
+# in its control file differs, which is all dpkg looks at.
+version=$(dpkg-deb -f "$DEB" Version)
+UPGRADE_DEB="$WORK/uwsgi-apps_${version}+e2e1.deb"
+dpkg-deb -R "$DEB" "$WORK/upgrade"
+sed -i "s/^Version: .*/Version: ${version}+e2e1/" "$WORK/upgrade/DEBIAN/control"
+dpkg-deb --build "$WORK/upgrade" "$UPGRADE_DEB" >/dev/null
+rm -rf "$WORK/upgrade"
 
-say "install it with apt-get (pulls uwsgi-core)"
+say "Debian's uwsgi package first, then ours over it with apt-get"
+apt-get install -y -q uwsgi
+debians_is_the_init_script "Debian's uwsgi installed"
 apt-get install -y -q "$DEB"
 installed uwsgi-apps || fail "uwsgi-apps is not installed"
 installed uwsgi-core || fail "uwsgi-core was not pulled in"
+[ "$(dpkg-query -f '${db:Status-Status}' -W uwsgi)" = config-files ] ||
+    fail "apt-get did not remove Debian's uwsgi"
+ours_is_the_init_script "installed over Debian's uwsgi"
 for f in /usr/sbin/uwsgi-apps /etc/init.d/uwsgi; do
     [ -x "$f" ] || fail "$f is missing or not executable"
 done
@@ -279,11 +359,63 @@ expect_status 0 "apt-get install --reinstall (configure with an old version: res
     apt-get install -y -q --reinstall "$DEB"
 instance_pid hello >/dev/null || fail "the postinst did not start hello"
 instance_pid broken >/dev/null && fail "broken runs although its app cannot load"
-expect_status 0 "hello runs after the upgrade" service uwsgi status hello
+expect_status 0 "hello runs after the reinstall" service uwsgi status hello
+http_get "$PORT" | grep -q "Hello from" || fail "hello does not answer after the reinstall"
+ours_is_the_init_script "reinstalled"
+pid=$(instance_pid hello)
+expect_status 0 "apt-get install a higher version (upgrade: restart)" \
+    apt-get install -y -q "$UPGRADE_DEB"
+[ "$(dpkg-query -f '${Version}' -W uwsgi-apps)" = "${version}+e2e1" ] || fail "the upgrade did not happen"
+new_pid=$(instance_pid hello) || fail "the postinst did not start hello again after the upgrade"
+[ "$new_pid" != "$pid" ] || fail "the upgrade did not restart hello"
 http_get "$PORT" | grep -q "Hello from" || fail "hello does not answer after the upgrade"
+pass "the upgrade restarted hello"
+ours_is_the_init_script "upgraded"
 service uwsgi stop hello broken >/dev/null || true
 uwsgi-disapp -q hello broken
 rm -f "$AVAILABLE/broken.ini"
+
+say "an administrator's chmod -x of the init script survives a reinstall"
+chmod -x /etc/init.d/uwsgi
+expect_status 0 "apt-get install --reinstall" apt-get install -y -q --reinstall "$UPGRADE_DEB"
+[ "$(mode_of /etc/init.d/uwsgi)" = 644 ] || fail "the reinstall made /etc/init.d/uwsgi executable against the administrator's chmod -x"
+pass "still 0644"
+chmod +x /etc/init.d/uwsgi
+
+say "logrotate rotates the logs of every namespace; hello goes on logging"
+uwsgi-enapp -q hello
+service uwsgi start hello >/dev/null
+http_get "$PORT" >/dev/null
+mkdir -p "$LOG_NS_DIR"
+echo "a line of another namespace" >"$LOG_NS_DIR/site.log"
+log=/var/log/uwsgi/app/hello.log
+inode=$(stat -c %i "$log")
+old_size=$(stat -c %s "$log")
+[ "$old_size" -gt 0 ] || fail "$log is empty"
+expect_status 0 "logrotate -f /etc/logrotate.d/uwsgi" \
+    logrotate -f -s "$WORK/logrotate.state" /etc/logrotate.d/uwsgi
+[ -s "$log.1" ] || fail "$log was not rotated to $log.1"
+[ -s "$LOG_NS_DIR/site.log.1" ] || fail "$LOG_NS_DIR/site.log was not rotated"
+[ "$(stat -c %i "$log")" = "$inode" ] || fail "$log is a new file: copytruncate keeps the one uWSGI writes to"
+grep -q "Hello from\|GET /" "$log" && fail "$log was not truncated"
+http_get "$PORT" >/dev/null
+wait_for_line() {
+    i=0
+    while [ "$i" -lt 50 ]; do
+        grep -q "GET /" "$1" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+wait_for_line "$log" || fail "hello does not log into $log after the rotation"
+# A file without a hole: uWSGI appends (O_APPEND) instead of writing at its
+# old offset, which would make the file as big as before at once.
+[ "$(stat -c %s "$log")" -lt "$old_size" ] || fail "$log grew back to its old size: uWSGI writes at its old offset"
+pass "rotated in both namespaces; hello logs on into the same, truncated file"
+service uwsgi stop hello >/dev/null
+uwsgi-disapp -q hello
+rm -rf "$LOG_NS_DIR" "$log".*
 
 say "a package that depends on uwsgi and enables its app with the helper"
 fake="$WORK/fake"
@@ -357,12 +489,29 @@ expect_status 0 "upgrade (configure again)" dpkg --install "$WORK/$FAKE_PKG.deb"
 [ -z "$(link_of e2e-demo)" ] || fail "an upgrade enabled e2e-demo against the administrator's choice"
 pass "still disabled after a reinstall and an upgrade"
 
-say "purge the package: its markers go"
-expect_status 0 "purge the package" dpkg --purge "$FAKE_PKG"
+say "purge the package: its markers go, and nothing is stopped that is not there"
+dpkg --purge "$FAKE_PKG" >"$WORK/purge.out" 2>&1 || fail "purge the package: $(cat "$WORK/purge.out")"
+cat "$WORK/purge.out"
+if grep -q "uwsgi ->" "$WORK/purge.out"; then
+    fail "the purge ran the init script for an app whose configuration is gone"
+fi
+pass "purge the package, quietly"
 for kind in enabled_by_admin enabled_by_maint disabled_by_admin disabled_by_maint; do
     [ ! -e "/var/lib/uwsgi/app/$kind/e2e-demo" ] || fail "marker $kind/e2e-demo is left after the purge"
 done
 expect_status 1 "uwsgi-query e2e-demo: unknown" uwsgi-query -q e2e-demo
+
+say "policy-rc.d forbids starts: the helper enables the app and says it did not start it"
+printf '#!/bin/sh\n# uwsgi-apps e2e test: deny every action (restored afterwards)\nexit 101\n' >"$POLICY"
+dpkg --install "$WORK/$FAKE_PKG.deb" >"$WORK/install.out" 2>&1 || fail "install the package: $(cat "$WORK/install.out")"
+cat "$WORK/install.out"
+grep -q "not running 'start' of app e2e-demo: forbidden by the local policy" "$WORK/install.out" ||
+    fail "the helper did not say that policy-rc.d forbade the start"
+[ -n "$(link_of e2e-demo)" ] || fail "the helper did not enable e2e-demo"
+instance_pid e2e-demo >/dev/null && fail "e2e-demo was started against policy-rc.d"
+pass "enabled, not started, and said so"
+printf '#!/bin/sh\n# uwsgi-apps e2e test: allow every action (restored afterwards)\nexit 0\n' >"$POLICY"
+expect_status 0 "purge the package" dpkg --purge "$FAKE_PKG"
 
 say "removing uwsgi-apps stops the apps; purging it removes its state"
 uwsgi-enapp -q hello
@@ -380,3 +529,32 @@ expect_status 0 "apt-get purge uwsgi-apps" apt-get purge -y -q uwsgi-apps
 [ ! -e /var/lib/uwsgi ] || fail "/var/lib/uwsgi (state markers) is left after the purge"
 if ls /etc/rc2.d/S??uwsgi >/dev/null 2>&1; then fail "the rc links are left after the purge"; fi
 pass "purged"
+
+say "back to Debian's uwsgi after purging ours, and purging it leaves nothing"
+apt-get install -y -q uwsgi
+debians_is_the_init_script "Debian's uwsgi after uwsgi-apps was purged"
+expect_status 0 "apt-get purge uwsgi" apt-get purge -y -q uwsgi
+machine_is_clean "both purged"
+
+say "switching between the two packages every way apt-get and dpkg do it"
+apt-get install -y -q uwsgi
+apt-get install -y -q "$DEB"
+ours_is_the_init_script "apt-get install uwsgi-apps over uwsgi"
+# apt-get removes ours (Conflicts) to install Debian's: our postrm must
+# leave the script executable for Debian's package, whose new version of
+# the conffile gets the mode it finds.
+apt-get install -y -q uwsgi
+[ "$(dpkg-query -f '${db:Status-Status}' -W uwsgi-apps)" = config-files ] ||
+    fail "apt-get did not remove uwsgi-apps"
+debians_is_the_init_script "apt-get install uwsgi over uwsgi-apps"
+# Ours again, from its configuration-files state.
+apt-get install -y -q "$DEB"
+ours_is_the_init_script "apt-get install uwsgi-apps (removed before) over uwsgi"
+apt-get install -y -q uwsgi
+# dpkg itself removes Debian's package in favour of ours, after unpacking
+# ours: its postrm runs between our preinst and postinst.
+expect_status 0 "dpkg -i uwsgi-apps over uwsgi" dpkg -i "$DEB"
+ours_is_the_init_script "dpkg -i uwsgi-apps over uwsgi"
+expect_status 0 "apt-get purge uwsgi-apps" apt-get purge -y -q uwsgi-apps
+expect_status 0 "dpkg --purge uwsgi" dpkg --purge uwsgi
+machine_is_clean "all purged"
