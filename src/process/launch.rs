@@ -262,17 +262,25 @@ fn child_settled(child: i32, master_handlers: u64) -> bool {
         && procfs::any_thread_waits_for_events(child)
 }
 
-/// Whether every child of `master` has settled (see `child_settled`).
+/// Whether `master` and its children have settled: it has children (a
+/// master that re-executes itself has none for a moment, then forks them
+/// one by one), every one of them has settled (see `child_settled`), and
+/// the master itself sleeps in its event loop, so it is done forking.
+///
 /// uWSGI 2.0.21 sends READY=1 while its freshly forked workers are still
-/// initialising; a stop in that window, some 10-20 ms here, is lost in a
-/// worker and the master then waits its 60 s "mercy" for it.
+/// initialising; a stop or reload in that window, some 10-20 ms here, is
+/// lost in a worker, and the master then waits its 60 s "mercy" for it,
+/// ignoring every reload meanwhile.
 pub fn workers_settled(master: i32) -> bool {
     let Some(master_handlers) = procfs::caught_signals(master) else {
         return false;
     };
-    procfs::children(master)
-        .into_iter()
-        .all(|w| child_settled(w, master_handlers))
+    let children = procfs::children(master);
+    !children.is_empty()
+        && procfs::any_thread_waits_for_events(master)
+        && children
+            .into_iter()
+            .all(|w| child_settled(w, master_handlers))
 }
 
 /// How long after READY=1 (or a reload's new workers) to wait for the
