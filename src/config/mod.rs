@@ -16,6 +16,7 @@
 pub mod ini;
 pub mod json;
 pub mod sqlite;
+pub mod tree;
 pub mod xml;
 pub mod yaml;
 
@@ -23,7 +24,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 
@@ -77,6 +78,10 @@ impl fmt::Display for Diagnostic {
 pub struct ConfigOptions {
     pub options: Vec<(String, String)>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The file has no section uWSGI reads options from (`[uwsgi]` in an
+    /// ini file, `uwsgi:` in YAML): uWSGI reads no option from it at all,
+    /// whatever else it holds.
+    pub section_missing: bool,
 }
 
 impl ConfigOptions {
@@ -437,6 +442,23 @@ fn magic(c: char, file: Option<&Path>) -> Option<String> {
         'c' => lossy(dir.and_then(Path::file_name)),
         _ => None,
     }
+}
+
+/// Lexically clean a path (`a/./b/../c` → `a/c`) without touching the disk.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Resolve `uid`/`gid` settings (absent = root) through the host database.
