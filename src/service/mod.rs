@@ -541,7 +541,11 @@ impl<'a> Engine<'a> {
         let spec = &config.spec;
         let _lock = InstanceLock::acquire(&config.path)?;
         if self.options.check_permissions {
-            if let Err(why) = crate::safety::refuse_unsafe(self.layout, &config.path) {
+            if let Err(why) = crate::safety::refuse_unsafe(
+                self.layout,
+                config,
+                self.settings.inherited_config.as_deref(),
+            ) {
                 return Ok(Outcome::failed(why.to_string()));
             }
         }
