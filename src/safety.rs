@@ -213,14 +213,14 @@ impl UnsafeUse {
             Reach::Config(_) => self.path.describe(),
             Reach::Pulled(p) => {
                 let what = if p.path == self.path.path {
-                    "uWSGI".to_string()
+                    "uWSGI reads it".to_string()
                 } else {
-                    format!("it leads to {}, and uWSGI", display_path(&p.path))
+                    format!("it leads to {}, which uWSGI reads", display_path(&p.path))
                 };
                 format!(
-                    "{}; {what} {} as root ({})",
+                    "{}; {what} as root, as {} ({})",
                     self.path.describe(),
-                    p.kind.verb(),
+                    p.kind.noun(),
                     p.by.describe()
                 )
             }
@@ -371,12 +371,9 @@ fn check_pulled(layout: &Layout, path: &Path, kind: PullKind) -> Result<Vec<Unsa
         let canon_config_dir = fs::canonicalize(&config_dir).unwrap_or(config_dir.clone());
         let canon_root = fs::canonicalize(&root).unwrap_or(root.clone());
         let limit = limit_for(&canon, &canon_config_dir, &canon_root);
+        // For a missing path, `canon` is the directory it would be made in.
         let is_target = existing == Some(path);
-        look(
-            &canon,
-            is_target && entries_matter || !is_target,
-            &mut found,
-        )?;
+        look(&canon, !is_target || entries_matter, &mut found)?;
         for dir in dirs_up_to(&canon, &limit) {
             look(&dir, false, &mut found)?;
         }

@@ -13,6 +13,7 @@
 //! `run_as` answers the question the init front end asks before it starts
 //! an instance: which uid and gid will it run as?
 
+pub mod after_drop;
 pub mod ini;
 pub mod json;
 pub mod sqlite;

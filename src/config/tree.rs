@@ -85,15 +85,15 @@ pub enum PullKind {
 }
 
 impl PullKind {
-    /// How uWSGI uses it, for messages: "reads it as a config file".
-    pub fn verb(self) -> &'static str {
+    /// What uWSGI takes it for, for messages: "a config file".
+    pub fn noun(self) -> &'static str {
         match self {
-            PullKind::Config => "reads it as configuration",
-            PullKind::Lines => "turns its lines into option values",
-            PullKind::Content => "puts its content into an option value",
-            PullKind::Injected => "adds its text to every config file it reads",
-            PullKind::SharedObject => "loads it as code",
-            PullKind::Directory => "loads what it finds in it",
+            PullKind::Config => "a config file",
+            PullKind::Lines => "a list of option values",
+            PullKind::Content => "part of an option value",
+            PullKind::Injected => "text for every config file it reads",
+            PullKind::SharedObject => "code to load",
+            PullKind::Directory => "a directory to load files from",
         }
     }
 }
