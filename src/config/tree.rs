@@ -178,7 +178,10 @@ pub struct TreeOption {
 /// What `load` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigTree {
-    /// Every option in the order uWSGI applies them.
+    /// Every option in the order uWSGI applies them, each value as
+    /// written in its file (`config::expand` with that file gives what
+    /// uWSGI makes of it); in a logic block, once per item, with `%(_)`
+    /// replaced.
     pub options: Vec<TreeOption>,
     pub pulled: Vec<Pulled>,
     pub unresolved: Vec<Unresolved>,
@@ -280,7 +283,10 @@ pub fn load(tops: &[(&Path, Option<Format>)], env: &Environment) -> ConfigTree {
             None => loader.tree.broken.push(Broken {
                 by: None,
                 path: path.to_path_buf(),
-                error: "it has no known configuration extension".into(),
+                error: format!(
+                    "{} has no known configuration extension",
+                    display_path(path)
+                ),
                 fatal: true,
             }),
         }
@@ -540,36 +546,44 @@ impl Loader<'_> {
         self.stack.push(path.to_path_buf());
         let mut block: Option<Vec<Item>> = None;
         for (key, raw) in options.options {
+            // Options are kept as written (expand them with their file, as
+            // `config::expand` does); what they make uWSGI read is decided
+            // on the value with its magic variables substituted.
             let value = magic(&raw, path);
             if LOGIC_END.contains(&key.as_str()) {
                 block = None;
-                self.push_option(&key, &value, path);
+                self.push_option(&key, &raw, path);
                 continue;
             }
             if let Some(logic) = logic_of(&key) {
-                self.push_option(&key, &value, path);
+                self.push_option(&key, &raw, path);
                 let origin = self.origin(path, &key, &value, top);
                 block = Some(self.items(logic, &value, origin));
                 continue;
             }
             let Some(items) = &block else {
-                self.apply(&key, &value, path, top, depth);
+                self.apply(&key, &value, &raw, path, top, depth);
                 continue;
             };
             for item in items.clone() {
                 match item {
-                    Item::Value(v) => {
-                        self.apply(&key, &value.replace("%(_)", &v), path, top, depth)
-                    }
-                    Item::Plain => self.apply(&key, &value, path, top, depth),
+                    Item::Value(v) => self.apply(
+                        &key,
+                        &value.replace("%(_)", &v),
+                        &raw.replace("%(_)", &v),
+                        path,
+                        top,
+                        depth,
+                    ),
+                    Item::Plain => self.apply(&key, &value, &raw, path, top, depth),
                     Item::Unknown(why) if value.contains("%(_)") => {
-                        self.push_option(&key, &value, path);
+                        self.push_option(&key, &raw, path);
                         if pulls_files(&key) || value.contains("@(") {
                             let origin = self.origin(path, &key, &value, top);
                             self.unresolved(origin, why);
                         }
                     }
-                    Item::Unknown(_) => self.apply(&key, &value, path, top, depth),
+                    Item::Unknown(_) => self.apply(&key, &value, &raw, path, top, depth),
                 }
             }
         }
@@ -655,9 +669,10 @@ impl Loader<'_> {
         }
     }
 
-    /// Apply one option: record it, and follow what it makes uWSGI read.
-    fn apply(&mut self, key: &str, value: &str, file: &Path, top: usize, depth: usize) {
-        self.push_option(key, value, file);
+    /// Apply one option: record it as written (`raw`), and follow what its
+    /// `value` (magic variables substituted) makes uWSGI read.
+    fn apply(&mut self, key: &str, value: &str, raw: &str, file: &Path, top: usize, depth: usize) {
+        self.push_option(key, raw, file);
         if depth > MAX_DEPTH {
             return;
         }
@@ -667,8 +682,10 @@ impl Loader<'_> {
         }
         match key {
             "set" => {
-                if let Some((k, v)) = value.split_once('=') {
-                    self.apply(k, v, file, top, depth + 1);
+                if let (Some((k, v)), Some((_, raw_v))) =
+                    (value.split_once('='), raw.split_once('='))
+                {
+                    self.apply(k, v, raw_v, file, top, depth + 1);
                 }
                 return;
             }
@@ -747,7 +764,7 @@ impl Loader<'_> {
             for n in (1..=9).rev() {
                 v = v.replace(&format!("${n}"), words.get(n - 1).copied().unwrap_or(""));
             }
-            self.apply(k, &v, file, top, depth + 1);
+            self.apply(k, &v, &v, file, top, depth + 1);
         }
     }
 
@@ -1096,6 +1113,8 @@ mod tests {
             ]
         );
         assert!(t.unresolved.is_empty() && t.broken.is_empty(), "{t:?}");
+        // Values are kept as written; the pulled paths are expanded.
+        assert_eq!(t.options[3].value, "%dinc.ini");
         assert_eq!(t.pulled[1].by.option, "ini");
         assert_eq!(t.pulled[1].by.file, app);
         assert_eq!(t.pulled[1].by.top, 0);
