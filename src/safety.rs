@@ -425,6 +425,7 @@ pub fn refuse_unsafe(
 mod tests {
     use super::*;
     use std::os::unix::fs::{chown, symlink, PermissionsExt};
+    use std::path::PathBuf;
 
     #[test]
     fn the_rule() {
@@ -532,6 +533,76 @@ mod tests {
         assert!(
             refused.contains("refusing to start") && refused.contains("0777"),
             "{refused}"
+        );
+    }
+
+    // Needs root (chown).
+    #[test]
+    fn pulled_files_links_missing_files_and_directories() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let layout = Layout::new(&root, "/usr/bin/uwsgi");
+        let srv = root.join("srv");
+        let user = root.join("home/user");
+        let sticky = root.join("tmp");
+        for d in [&srv, &user, &sticky] {
+            fs::create_dir_all(d).unwrap();
+        }
+        chown(&user, Some(33), Some(33)).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        let paths =
+            |v: Vec<UnsafePath>| -> Vec<PathBuf> { v.into_iter().map(|u| u.path).collect() };
+        let check = |p: &Path, kind: PullKind| paths(check_pulled(&layout, p, kind).unwrap());
+
+        // A root-owned file in a root-owned dir, and in a sticky dir: safe.
+        fs::write(srv.join("ok.ini"), "").unwrap();
+        fs::write(sticky.join("ok.ini"), "").unwrap();
+        assert_eq!(
+            check(&srv.join("ok.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            check(&sticky.join("ok.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        // Missing: whoever can create it counts, sticky or not.
+        assert_eq!(
+            check(&srv.join("gone.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            check(&sticky.join("gone.ini"), PullKind::Config),
+            vec![sticky.clone()]
+        );
+        assert_eq!(
+            check(&user.join("a/b/gone.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // A directory uWSGI loads from: a sticky one is no protection.
+        assert_eq!(check(&sticky, PullKind::Directory), vec![sticky.clone()]);
+        assert_eq!(check(&srv, PullKind::Directory), Vec::<PathBuf>::new());
+        // A link in a root-owned dir to a file in the user's dir, and a
+        // root-owned link whose target the user can replace.
+        fs::write(user.join("real.ini"), "").unwrap();
+        symlink(user.join("real.ini"), srv.join("link.ini")).unwrap();
+        assert_eq!(
+            check(&srv.join("link.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // A directory on the way that is a link into the user's dir.
+        symlink(&user, srv.join("dirlink")).unwrap();
+        assert_eq!(
+            check(&srv.join("dirlink/real.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // The user's own file.
+        chown(user.join("real.ini"), Some(33), None).unwrap();
+        assert_eq!(
+            check(&srv.join("link.ini"), PullKind::Config),
+            vec![user.join("real.ini"), user.clone()]
         );
     }
 }

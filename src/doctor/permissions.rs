@@ -75,18 +75,20 @@ pub fn report_tree(
         Ok(unsafe_uses) => {
             for u in unsafe_uses {
                 let path = &u.path.path;
-                let fix = if u.path.is_dir {
-                    format!(
-                        "chown root:root {0} && chmod go-w,-t {0}",
-                        display_path(path)
-                    )
-                } else {
-                    format!("chown root:root {0} && chmod 644 {0}", display_path(path))
-                };
+                let shown = display_path(path);
+                let fix = format!("chown root:root {shown} && chmod go-w {shown}");
                 let hint = match &u.reach {
-                    Reach::Pulled(p) if p.path != *path || !path.exists() => format!(
-                        "make it writable by root only (`{fix}`), or pull in a file that only \
-                         root can change instead of {}",
+                    // A sticky dir such as /tmp counts only because
+                    // anyone may create there what uWSGI loads: never
+                    // advise changing it.
+                    Reach::Pulled(p) if u.path.is_dir && u.path.mode & 0o1000 != 0 => format!(
+                        "anyone may create files in {shown}: keep {} in a directory only root \
+                         can write",
+                        display_path(&p.path)
+                    ),
+                    Reach::Pulled(p) if p.path != *path => format!(
+                        "make it writable by root only (`{fix}`), or keep {} where only root \
+                         can change it",
                         display_path(&p.path)
                     ),
                     _ => format!("make it writable by root only: `{fix}`"),
