@@ -1025,6 +1025,23 @@ fn configs_from_which_uwsgi_loads_nothing_are_errors() {
         assert_eq!(value, "", "{app}");
         assert!(log.contains("Can't find section \"uwsgi\""), "{app}: {log}");
     }
+    // The inherited config with such a header: no instance gets its uid.
+    let other = Root::new();
+    fs::write(
+        other.path().join("usr/share/uwsgi/conf/default.ini"),
+        "[uwsgi\nuid = www-data\n",
+    )
+    .unwrap();
+    let (code, json, _) = other.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let f = findings(&json, "no-options");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], Value::Null);
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("inherited config"));
+
     let (value, log) = uwsgi_get(&root.available().join("plugin.ini"), "module");
     assert_eq!(value, "hello");
     assert!(

@@ -125,25 +125,39 @@ fn check_file(
             None
         }
         Ok(opts) => {
-            if opts.section_missing {
-                findings.push(Finding::path(
+            let section = if format == Format::Ini {
+                "a line \"[uwsgi]\""
+            } else {
+                "a top-level \"uwsgi:\" key"
+            };
+            match (opts.section_missing, opts.options.is_empty(), app) {
+                (true, _, Some(_)) => findings.push(Finding::path(
                     Severity::Error,
                     "no-options",
                     path,
                     app.cloned(),
                     format!(
                         "uWSGI reads no option from this file: it has no section uWSGI reads \
-                         ({}), so the instance runs without its own options and loads no app",
-                        if format == Format::Ini {
-                            "a line \"[uwsgi]\""
-                        } else {
-                            "a top-level \"uwsgi:\" key"
-                        }
+                         ({section}), so the instance runs without its own options and loads \
+                         no app"
                     ),
                     "fix the section header (the notes below say which line uWSGI misreads)",
-                ));
-            } else if opts.options.is_empty() {
-                findings.push(Finding::path(
+                )),
+                // The inherited config gives every instance its uid, gid
+                // and socket: without them, apps run as root.
+                (true, _, None) => findings.push(Finding::path(
+                    Severity::Error,
+                    "no-options",
+                    path,
+                    None,
+                    format!(
+                        "uWSGI reads no option from the inherited config: it has no section \
+                         uWSGI reads ({section}), so no instance gets its options (uid, gid, \
+                         socket…)"
+                    ),
+                    "fix the section header (the notes below say which line uWSGI misreads)",
+                )),
+                (false, true, Some(_)) => findings.push(Finding::path(
                     Severity::Warning,
                     "no-options",
                     path,
@@ -151,7 +165,8 @@ fn check_file(
                     "the file sets no option: the instance runs with the inherited config \
                      alone and loads no app",
                     "add the app's options, or disable it",
-                ));
+                )),
+                _ => {}
             }
             let total = opts.diagnostics.len();
             for d in opts.diagnostics.iter().take(MAX_NOTES_PER_FILE) {
