@@ -3,8 +3,11 @@
 //! uWSGI runs every option before its privilege drop as root, and
 //! `exec-as-root` runs commands as root: whoever can change a config file,
 //! the file its link points at, or a directory on the way to either (and so
-//! swap the file), can run code as root. `start` refuses such a config and
-//! `doctor` reports it; both call `check_config`, so the rule is one rule.
+//! swap the file), can run code as root. The same goes for every file the
+//! config pulls in (`ini = other.ini`, `@(file)`, `for-readline`, a plugin
+//! given by path…, see `config::tree`) and for the inherited config and
+//! what it pulls in. `start` refuses such a config (`refuse_unsafe`) and
+//! `doctor` reports it; both use `check_tree`, so the rule is one rule.
 //!
 //! "Writable by anyone but root" means: owned by a user other than root
 //! (whatever the mode says: an owner may always chmod), or writable by a
@@ -16,8 +19,11 @@
 use std::fmt;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
+pub use crate::config::normalize_lexically;
+use crate::config::tree::{self, ConfigTree, PullKind, Pulled};
+use crate::discovery::EnabledConfig;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::name::display_path;
@@ -181,41 +187,245 @@ pub fn check_config(layout: &Layout, config: &Path) -> Result<Vec<UnsafePath>> {
     Ok(found)
 }
 
-/// Lexically clean a path (`a/./b/../c` → `a/c`) without touching the disk.
-pub fn normalize_lexically(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
+/// Why a path that others can write matters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// It is on the way to this config file, one uWSGI is given (the
+    /// app's config or the inherited config).
+    Config(PathBuf),
+    /// It is, or is on the way to, a file that an option pulls in.
+    Pulled(Pulled),
+}
+
+/// A path that someone other than root can write, and why it matters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafeUse {
+    pub path: UnsafePath,
+    pub reach: Reach,
+}
+
+impl UnsafeUse {
+    /// The whole reason, one sentence without a final period: the path
+    /// with owner and mode, and, for a pulled file, the option that pulls
+    /// it in.
+    pub fn describe(&self) -> String {
+        match &self.reach {
+            Reach::Config(_) => self.path.describe(),
+            Reach::Pulled(p) => {
+                let what = if p.path == self.path.path {
+                    "uWSGI reads it".to_string()
+                } else {
+                    format!("it leads to {}, which uWSGI reads", display_path(&p.path))
+                };
+                format!(
+                    "{}; {what} as root, as {} ({})",
+                    self.path.describe(),
+                    p.kind.noun(),
+                    p.by.describe()
+                )
             }
-            other => out.push(other.as_os_str()),
+        }
+    }
+}
+
+/// Every path that someone other than root can write among: the config
+/// files `tops` (each as `check_config` sees it) and every file `tree`
+/// pulls in, with the directories on the way and the links it goes
+/// through. Each unsafe path is listed once, for the first reason found.
+///
+/// What the tree could not resolve (`tree.unresolved`) is not checked:
+/// the caller decides what to say about it.
+pub fn check_tree(layout: &Layout, tops: &[&Path], tree: &ConfigTree) -> Result<Vec<UnsafeUse>> {
+    let mut found: Vec<UnsafeUse> = Vec::new();
+    let add = |path: UnsafePath, reach: Reach, found: &mut Vec<UnsafeUse>| {
+        if !found.iter().any(|f| f.path.path == path.path) {
+            found.push(UnsafeUse { path, reach });
+        }
+    };
+    for top in tops {
+        for u in check_config(layout, top)? {
+            add(u, Reach::Config(top.to_path_buf()), &mut found);
+        }
+    }
+    for p in &tree.pulled {
+        for u in check_pulled(layout, &p.path, p.kind)? {
+            add(u, Reach::Pulled(p.clone()), &mut found);
+        }
+    }
+    Ok(found)
+}
+
+/// Links followed before a path counts as a loop (the kernel's limit).
+const MAX_LINKS: usize = 40;
+
+/// The directories above `path` up to and including `limit`, or `/` when
+/// `path` is not under `limit`.
+fn dirs_up_to(path: &Path, limit: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        out.push(dir.to_path_buf());
+        if dir == limit {
+            break;
         }
     }
     out
 }
 
-/// The check as `start` needs it: `Ok` when safe, else one error that names
-/// the first unsafe path with its owner and mode, and the way out.
-pub fn refuse_unsafe(layout: &Layout, config: &Path) -> Result<()> {
-    match check_config(layout, config)?.first() {
-        None => Ok(()),
-        Some(u) => Err(Error::Failed(format!(
-            "refusing to start {}: {}; make it writable by root only, or set \
-             CHECK_CONFIG_PERMISSIONS=no in /etc/default/uwsgi",
-            display_path(config),
-            u.describe()
-        ))),
+/// Where the directories that matter for `path` end: the configuration
+/// directory for a path in it (as for the configs themselves), else the
+/// root of the layout, else `/`.
+fn limit_for(path: &Path, config_dir: &Path, root: &Path) -> PathBuf {
+    if path.starts_with(config_dir) {
+        config_dir.to_path_buf()
+    } else if path.starts_with(root) {
+        root.to_path_buf()
+    } else {
+        PathBuf::from("/")
     }
+}
+
+/// The safety of one pulled-in path: the path as written, each link it
+/// goes through, its real location, and the directories on the way to
+/// each. A missing file is unsafe when someone else can create it: its
+/// nearest existing directory counts, sticky bit or not. So does a
+/// directory whose entries uWSGI loads (`plugins-dir`, a glob): in `/tmp`
+/// anyone may add a `x_plugin.so`.
+fn check_pulled(layout: &Layout, path: &Path, kind: PullKind) -> Result<Vec<UnsafePath>> {
+    let config_dir = layout.config_dir();
+    let root = layout.root().to_path_buf();
+    let mut found: Vec<UnsafePath> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    // Inspect `p` (never following a link: a link's own mode means
+    // nothing; who can replace it is its directory's business).
+    let mut look = |p: &Path, entries_matter: bool, found: &mut Vec<UnsafePath>| -> Result<bool> {
+        let meta = match fs::symlink_metadata(p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io("inspect", p, e)),
+        };
+        if seen.iter().any(|s| s == p) || meta.file_type().is_symlink() {
+            return Ok(true);
+        }
+        seen.push(p.to_path_buf());
+        let mode = meta.mode() & 0o7777;
+        let effective = if entries_matter { mode & !0o1000 } else { mode };
+        if let Some(why) = writable_by_others(meta.uid(), meta.gid(), effective, meta.is_dir()) {
+            found.push(UnsafePath {
+                path: p.to_path_buf(),
+                uid: meta.uid(),
+                gid: meta.gid(),
+                mode,
+                is_dir: meta.is_dir(),
+                why,
+            });
+        }
+        Ok(true)
+    };
+    let entries_matter = kind == PullKind::Directory;
+
+    // The path as written, then each link it leads through.
+    let mut hop = normalize_lexically(path);
+    for _ in 0..MAX_LINKS {
+        let meta = match fs::symlink_metadata(&hop) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("inspect", &hop, e)),
+        };
+        let limit = limit_for(&hop, &config_dir, &root);
+        match meta {
+            Some(m) if m.file_type().is_symlink() => {
+                for dir in dirs_up_to(&hop, &limit) {
+                    look(&dir, false, &mut found)?;
+                }
+                let target = fs::read_link(&hop).map_err(|e| Error::io("read link", &hop, e))?;
+                let parent = hop.parent().unwrap_or(Path::new("/")).to_path_buf();
+                hop = normalize_lexically(&parent.join(target));
+            }
+            Some(_) => {
+                look(&hop, entries_matter, &mut found)?;
+                for dir in dirs_up_to(&hop, &limit) {
+                    look(&dir, false, &mut found)?;
+                }
+                break;
+            }
+            None => {
+                // Whoever can write the nearest existing directory can
+                // create what is missing.
+                let mut nearest = true;
+                for dir in dirs_up_to(&hop, &limit) {
+                    if look(&dir, nearest, &mut found)? {
+                        nearest = false;
+                    }
+                }
+                break;
+            }
+        }
+    }
+
+    // Where it really is: a directory on the way may be a link elsewhere.
+    let existing = path.ancestors().find(|p| p.symlink_metadata().is_ok());
+    if let Some(canon) = existing.and_then(|p| fs::canonicalize(p).ok()) {
+        let canon_config_dir = fs::canonicalize(&config_dir).unwrap_or(config_dir.clone());
+        let canon_root = fs::canonicalize(&root).unwrap_or(root.clone());
+        let limit = limit_for(&canon, &canon_config_dir, &canon_root);
+        // For a missing path, `canon` is the directory it would be made in.
+        let is_target = existing == Some(path);
+        look(&canon, !is_target || entries_matter, &mut found)?;
+        for dir in dirs_up_to(&canon, &limit) {
+            look(&dir, false, &mut found)?;
+        }
+    }
+    Ok(found)
+}
+
+/// The check as `start` needs it: `Ok` when safe, else one error that names
+/// the first unsafe path with its owner and mode, why it matters, and the
+/// way out. It covers the app's config, the inherited config (when it
+/// exists; a missing one fails the start on its own), and every file
+/// either pulls in.
+///
+/// What cannot be resolved without running uWSGI (`exec://`, `http://`,
+/// an environment variable only the instance knows…) does not stop the
+/// start: those sources are written in root-owned files by the
+/// administrator, so they are a choice, not a breach; refusing them would
+/// stop configs that work, with nothing the admin could fix but to remove
+/// them. `doctor` names each one for review.
+pub fn refuse_unsafe(
+    layout: &Layout,
+    config: &EnabledConfig,
+    inherited: Option<&Path>,
+) -> Result<()> {
+    let inherited = inherited.filter(|p| p.symlink_metadata().is_ok());
+    let tree = tree::instance(&config.path, config.format, inherited, &config.spec);
+    let mut tops: Vec<&Path> = inherited.into_iter().collect();
+    tops.push(&config.path);
+    let found = check_tree(layout, &tops, &tree)?;
+    let Some(u) = found.first() else {
+        return Ok(());
+    };
+    let whose = match &u.reach {
+        Reach::Config(top) if top != &config.path => format!(
+            " (on the way to the inherited config {}, which every instance runs as root)",
+            display_path(top)
+        ),
+        _ => String::new(),
+    };
+    Err(Error::Failed(format!(
+        "refusing to start {}: {}{whose}; make it writable by root only, or set \
+         CHECK_CONFIG_PERMISSIONS=no in /etc/default/uwsgi",
+        display_path(&config.path),
+        u.describe()
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::{chown, symlink, PermissionsExt};
+    use std::path::PathBuf;
 
     #[test]
     fn the_rule() {
@@ -311,12 +521,88 @@ mod tests {
         assert_eq!(found[0].path, en);
         assert_eq!(found[0].why, Writable::ByEveryone);
         assert!(found[0].describe().contains("mode 0777"));
-        let refused = refuse_unsafe(&layout, &en.join("ok.ini"))
+        let enabled = EnabledConfig {
+            spec: crate::name::Confspec::new(ns.clone(), "ok").unwrap(),
+            path: en.join("ok.ini"),
+            format: crate::name::Format::Ini,
+            depth: 1,
+        };
+        let refused = refuse_unsafe(&layout, &enabled, None)
             .unwrap_err()
             .to_string();
         assert!(
             refused.contains("refusing to start") && refused.contains("0777"),
             "{refused}"
+        );
+    }
+
+    // Needs root (chown).
+    #[test]
+    fn pulled_files_links_missing_files_and_directories() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let layout = Layout::new(&root, "/usr/bin/uwsgi");
+        let srv = root.join("srv");
+        let user = root.join("home/user");
+        let sticky = root.join("tmp");
+        for d in [&srv, &user, &sticky] {
+            fs::create_dir_all(d).unwrap();
+        }
+        chown(&user, Some(33), Some(33)).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        let paths =
+            |v: Vec<UnsafePath>| -> Vec<PathBuf> { v.into_iter().map(|u| u.path).collect() };
+        let check = |p: &Path, kind: PullKind| paths(check_pulled(&layout, p, kind).unwrap());
+
+        // A root-owned file in a root-owned dir, and in a sticky dir: safe.
+        fs::write(srv.join("ok.ini"), "").unwrap();
+        fs::write(sticky.join("ok.ini"), "").unwrap();
+        assert_eq!(
+            check(&srv.join("ok.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            check(&sticky.join("ok.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        // Missing: whoever can create it counts, sticky or not.
+        assert_eq!(
+            check(&srv.join("gone.ini"), PullKind::Config),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            check(&sticky.join("gone.ini"), PullKind::Config),
+            vec![sticky.clone()]
+        );
+        assert_eq!(
+            check(&user.join("a/b/gone.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // A directory uWSGI loads from: a sticky one is no protection.
+        assert_eq!(check(&sticky, PullKind::Directory), vec![sticky.clone()]);
+        assert_eq!(check(&srv, PullKind::Directory), Vec::<PathBuf>::new());
+        // A link in a root-owned dir to a file in the user's dir, and a
+        // root-owned link whose target the user can replace.
+        fs::write(user.join("real.ini"), "").unwrap();
+        symlink(user.join("real.ini"), srv.join("link.ini")).unwrap();
+        assert_eq!(
+            check(&srv.join("link.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // A directory on the way that is a link into the user's dir.
+        symlink(&user, srv.join("dirlink")).unwrap();
+        assert_eq!(
+            check(&srv.join("dirlink/real.ini"), PullKind::Config),
+            vec![user.clone()]
+        );
+        // The user's own file.
+        chown(user.join("real.ini"), Some(33), None).unwrap();
+        assert_eq!(
+            check(&srv.join("link.ini"), PullKind::Config),
+            vec![user.join("real.ini"), user.clone()]
         );
     }
 }

@@ -550,3 +550,195 @@ fn service_a_config_swapped_for_a_world_writable_one_is_refused() {
     assert!(live::http_get(port).is_err());
     assert!(!live.pidfile("hello").exists());
 }
+
+/// A real unprivileged user made for one test (`useradd`), removed on drop
+/// (`userdel`), also when an assertion fails.
+struct TestUser {
+    name: String,
+    uid: u32,
+}
+
+impl TestUser {
+    fn create(tag: &str) -> TestUser {
+        let name = format!("uwa-{tag}{}", std::process::id());
+        let ok = std::process::Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .arg(&name)
+            .status()
+            .expect("run useradd");
+        assert!(ok.success(), "useradd {name}");
+        let mut user = TestUser { name, uid: 0 };
+        user.uid = nix::unistd::User::from_name(&user.name)
+            .unwrap()
+            .expect("the new user exists")
+            .uid
+            .as_raw();
+        user
+    }
+
+    /// Make `path` belong to this user (the attacker).
+    fn own(&self, path: &Path) {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.uid)).unwrap();
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel")
+            .arg(&self.name)
+            .status();
+    }
+}
+
+/// SPEC §4 "Safety of configs" reaches every file a root-owned config pulls
+/// in. A user who owns a file that an app's config loads as root (`ini =`,
+/// `@(file)`, `for-readline`, a file in a directory they own, one they could
+/// create, or one the inherited config loads) writes `exec-as-root = id >
+/// proof`; the real uWSGI would run it as root. `start` must refuse each
+/// such app (init mode `!`, a message naming the path, its owner and its
+/// mode), the proof must never appear, and doctor must call each an error.
+/// A root-owned include still starts and serves (no false alarm).
+#[test]
+fn service_files_pulled_in_by_a_config_follow_the_permission_rule() {
+    let evil = TestUser::create("inc");
+    let live = Live::new();
+    let root = live.r.root.clone();
+    let proof = |tag: &str| root.join(format!("proof-{tag}"));
+    let attack = |tag: &str| format!("[uwsgi]\nexec-as-root = id > {}\n", proof(tag).display());
+
+    // The file an `ini =` loads belongs to the user.
+    let inc = live.write_file("srv/extra.ini", &attack("ini"), 0o644);
+    evil.own(&inc);
+    live.app("viaini", &format!("ini = {}\n", inc.display()));
+    // `exec-as-root = @(file)`: the command is the file's content.
+    let cmd = live.write_file(
+        "srv/cmd.txt",
+        &format!("id > {}", proof("at").display()),
+        0o644,
+    );
+    evil.own(&cmd);
+    live.app("viaat", &format!("exec-as-root = @({})\n", cmd.display()));
+    // Each line of a `for-readline` file becomes a command.
+    let lines = live.write_file(
+        "srv/lines.txt",
+        &format!("id > {}\n", proof("lines").display()),
+        0o644,
+    );
+    evil.own(&lines);
+    live.app(
+        "vialines",
+        &format!(
+            "for-readline = {}\nexec-as-root = %(_)\nendfor =\n",
+            lines.display()
+        ),
+    );
+    // A root-owned file in a directory the user owns: they can swap it.
+    let swap = live.write_file("home/evil/inc.ini", &attack("dir"), 0o644);
+    evil.own(swap.parent().unwrap());
+    live.app("viadir", &format!("ini = {}\n", swap.display()));
+    // A missing include in that directory: they can create it.
+    live.app(
+        "viamissing",
+        &format!("ini = {}\n", root.join("home/evil/later.ini").display()),
+    );
+    // Through a second level of includes, and a file name in `%d` form.
+    live.write_file("srv/level1.ini", "[uwsgi]\nini = %dextra.ini\n", 0o644);
+    live.app(
+        "vianested",
+        &format!("ini = {}\n", root.join("srv/level1.ini").display()),
+    );
+
+    for (name, path, mode) in [
+        ("viaini", inc.clone(), "0644"),
+        ("viaat", cmd.clone(), "0644"),
+        ("vialines", lines.clone(), "0644"),
+        ("viadir", swap.parent().unwrap().to_path_buf(), "0755"),
+        ("viamissing", swap.parent().unwrap().to_path_buf(), "0755"),
+        ("vianested", inc.clone(), "0644"),
+    ] {
+        let out = live.initd(&["start", name]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", show(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Starting app server(s): uwsgi -> ! failed!\n",
+            "{name}"
+        );
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains(&evil.name)
+                && err.contains(mode),
+            "{name}: the message names path, owner and mode: {err}"
+        );
+        assert!(live.masters().is_empty(), "{name}: a master runs");
+    }
+    for tag in ["ini", "at", "lines", "dir"] {
+        assert!(!proof(tag).exists(), "{tag}: the attack ran as root");
+    }
+
+    // doctor: an error for each, naming the file and the option.
+    let out = live.apps(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unsafe_apps: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "unsafe-permissions" && f["severity"] == "error")
+        .filter_map(|f| f["app"].as_str())
+        .collect();
+    for name in [
+        "viaini",
+        "viaat",
+        "vialines",
+        "viadir",
+        "viamissing",
+        "vianested",
+    ] {
+        assert!(
+            unsafe_apps.contains(&format!("app/{name}").as_str()),
+            "{name} not reported: {json:#}"
+        );
+    }
+
+    // The inherited config pulls in the user's file: every app is refused.
+    let live2 = Live::new();
+    let port = live2.app("plain", "");
+    let inh_inc = live2.write_file("srv/common.ini", &attack("inherited"), 0o644);
+    evil.own(&inh_inc);
+    let mut inherited = fs::read_to_string(live2.inherited()).unwrap();
+    inherited.push_str(&format!("ini = {}\n", inh_inc.display()));
+    fs::write(live2.inherited(), inherited).unwrap();
+    let out = live2.initd(&["start", "plain"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        err.contains(&inh_inc.display().to_string()) && err.contains(&evil.name),
+        "{err}"
+    );
+    assert!(!live2.r.root.join("proof-inherited").exists());
+    assert!(live::http_get(port).is_err());
+
+    // A root-owned include is fine: the app starts and uWSGI really reads it.
+    let live3 = Live::new();
+    let safe = live3.write_file(
+        "srv/safe.ini",
+        &format!(
+            "[uwsgi]\nexec-as-root = touch {}\n",
+            live3.r.root.join("included-ran").display()
+        ),
+        0o644,
+    );
+    let port = live3.app("fine", &format!("ini = {}\n", safe.display()));
+    let out = live3.initd(&["start", "fine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello fine");
+    assert!(live3.r.root.join("included-ran").exists());
+    let out = live3.initd(&["stop", "fine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

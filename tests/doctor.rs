@@ -121,7 +121,7 @@ fn a_missing_inherited_config_is_an_error() {
 #[test]
 fn a_healthy_enabled_app_has_no_layout_findings() {
     let root = Root::new();
-    root.add_app("hello.ini", "[uwsgi]\n");
+    root.add_app("hello.ini", "[uwsgi]\nplugins = python3\nmodule = hello\n");
     root.enable("hello.ini");
     let (code, json, _) = root.doctor(&[]);
     assert_eq!(code, 0, "{json:#}");
@@ -749,6 +749,10 @@ fn settings_and_the_permission_switch() {
     assert!(s[0]["message"].as_str().unwrap().contains("line 2"));
 }
 
+/// SPEC §4 step 2: an instance's run dir is root's, 0755; the front end
+/// refuses one that another user owns or that others can write (the app's
+/// user could plant links where uWSGI's root part writes). Doctor says so
+/// before a start fails: an error for an app that does not run.
 #[test]
 fn runtime_dirs_of_another_user() {
     let root = Root::new();
@@ -756,12 +760,375 @@ fn runtime_dirs_of_another_user() {
     root.enable("w.ini");
     let run = root.run_dir("w");
     fs::create_dir_all(&run).unwrap();
-    // Owned by root, but the instance runs as www-data.
-    let (_, json, _) = root.doctor(&[]);
-    let f = findings(&json, "runtime-dir-owner");
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert!(f[0]["message"].as_str().unwrap().contains("www-data"));
-    chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    // Root's, 0755: right, although the instance runs as www-data.
     let (_, json, _) = root.doctor(&[]);
     assert!(findings(&json, "runtime-dir-owner").is_empty(), "{json:#}");
+    // The app's user's, as Debian's script makes it: refused by start.
+    chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let f = findings(&json, "runtime-dir-owner");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["severity"], "error");
+    let message = f[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("www-data") && message.contains("0755"),
+        "{message}"
+    );
+    // Root's but writable by everyone (sticky or not).
+    chown(&run, Some(0), Some(0)).unwrap();
+    for mode in [0o777, 0o1777] {
+        fs::set_permissions(&run, fs::Permissions::from_mode(mode)).unwrap();
+        let (_, json, _) = root.doctor(&[]);
+        assert_eq!(findings(&json, "runtime-dir-owner").len(), 1, "{json:#}");
+    }
+}
+
+// --- What uWSGI creates after dropping privileges -----------------------
+
+/// Debian's default.ini, with its paths moved into `root`.
+fn debian_inherited(root: &Root, chown_socket: bool) {
+    let run = root.path().join("run/uwsgi");
+    let text = format!(
+        "[uwsgi]\ndeclare-option = deb-confnamespace=$1\ndeclare-option = deb-confname=$1\n\
+         master = true\nprocesses = 1\n\
+         pidfile = {0}/%(deb-confnamespace)/%(deb-confname)/pid\n\
+         socket = {0}/%(deb-confnamespace)/%(deb-confname)/socket\n{1}\
+         chmod-socket = 660\nuid = www-data\ngid = www-data\n",
+        run.display(),
+        if chown_socket {
+            "chown-socket = www-data\n"
+        } else {
+            ""
+        }
+    );
+    fs::write(root.path().join("usr/share/uwsgi/conf/default.ini"), text).unwrap();
+}
+
+/// The apps doctor says will fail (error) because of a file uWSGI creates
+/// in the run dir after dropping privileges.
+fn failing_after_drop(json: &Value) -> Vec<String> {
+    let mut apps: Vec<String> = findings(json, "created-after-drop")
+        .into_iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| {
+            f["app"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("app/")
+                .to_owned()
+        })
+        .collect();
+    apps.sort();
+    apps.dedup();
+    apps
+}
+
+/// Run the real uWSGI the way the front end does (inherited config, then
+/// the app's, in /, with the instance's names in the environment) as
+/// www-data, in a root-owned 0755 run dir, for each app at once; give the
+/// apps whose uWSGI exited with an error within a few seconds.
+fn failing_for_real(root: &Root, apps: &[&str]) -> Vec<String> {
+    let inherited = root.path().join("usr/share/uwsgi/conf/default.ini");
+    let mut running: Vec<(String, Uwsgi)> = Vec::new();
+    for app in apps {
+        let run = root.run_dir(app);
+        fs::create_dir_all(&run).unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
+        let conf = root.enabled().join(format!("{app}.ini"));
+        let child = Command::new("/usr/bin/uwsgi")
+            .arg("--ini")
+            .arg(&inherited)
+            .arg("--ini")
+            .arg(&conf)
+            .env_clear()
+            .env("UWSGI_DEB_CONFNAMESPACE", "app")
+            .env("UWSGI_DEB_CONFNAME", app)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(root.path().join(format!("{app}.log"))).unwrap())
+            .spawn()
+            .unwrap();
+        running.push((app.to_string(), Uwsgi { child }));
+    }
+    // A failure to create a file stops uWSGI within a fraction of a second.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut failed = Vec::new();
+    for (app, u) in &mut running {
+        if let Ok(Some(status)) = u.child.try_wait() {
+            assert!(!status.success(), "{app} exited with success");
+            let log = fs::read_to_string(root.path().join(format!("{app}.log"))).unwrap();
+            assert!(log.contains("Permission denied"), "{app}: {log}");
+            failed.push(app.clone());
+        }
+    }
+    failed.sort();
+    failed
+}
+
+/// The run dir is root's (SPEC §4). Doctor says which apps' uWSGI creates
+/// something there after dropping privileges, and its verdict is checked
+/// against the real uWSGI, run as the front end runs it: exactly the apps
+/// it calls errors fail to start.
+#[test]
+fn files_created_after_the_privilege_drop_fail_in_the_root_owned_run_dir() {
+    // Debian's default config: the socket is bound as root (chown-socket).
+    let root = Root::new();
+    debian_inherited(&root, true);
+    let run = |name: &str| root.run_dir(name).display().to_string();
+    let inc = root.path().join("stats.ini");
+    fs::write(
+        &inc,
+        "[uwsgi]\nstats = /RUN/%(deb-confnamespace)/%(deb-confname)/stats.sock\n"
+            .replace("/RUN", &root.path().join("run/uwsgi").display().to_string()),
+    )
+    .unwrap();
+    let apps = [
+        ("plain", String::new()),
+        ("pid2", format!("pidfile2 = {}/pid2\n", run("pid2"))),
+        ("stats", format!("stats = {}/stats.sock\n", run("stats"))),
+        ("fifo", format!("master-fifo = {}/fifo\n", run("fifo"))),
+        ("spid", format!("safe-pidfile = {}/spid\n", run("spid"))),
+        ("viainc", format!("ini = {}\n", inc.display())),
+        ("tcpstats", "stats = 127.0.0.1:0\n".to_string()),
+    ];
+    for (name, extra) in &apps {
+        root.add_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
+        root.enable(&format!("{name}.ini"));
+    }
+    let (_, json, _) = root.doctor(&[]);
+    let predicted = failing_after_drop(&json);
+    assert_eq!(predicted, ["fifo", "spid", "stats", "viainc"], "{json:#}");
+    let names: Vec<&str> = apps.iter().map(|(n, _)| *n).collect();
+    assert_eq!(failing_for_real(&root, &names), predicted);
+    let f = findings(&json, "created-after-drop");
+    let stats = f.iter().find(|f| f["app"] == "app/stats").unwrap();
+    let message = stats["message"].as_str().unwrap();
+    assert!(
+        message.contains("`stats = ") && message.contains("belongs to root"),
+        "{message}"
+    );
+    assert!(
+        stats["hint"].as_str().unwrap().contains("TCP address"),
+        "{stats:#}"
+    );
+    // The included file is named as where the option is.
+    let via = f.iter().find(|f| f["app"] == "app/viainc").unwrap();
+    assert_eq!(via["path"], inc.to_str().unwrap());
+
+    // Without chown-socket the socket itself is bound after the drop,
+    // unless drop-after-apps delays it.
+    let root = Root::new();
+    debian_inherited(&root, false);
+    for (name, extra) in [("nochown", ""), ("late", "drop-after-apps = true\n")] {
+        root.add_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
+        root.enable(&format!("{name}.ini"));
+    }
+    let (_, json, _) = root.doctor(&[]);
+    let predicted = failing_after_drop(&json);
+    assert_eq!(predicted, ["nochown"], "{json:#}");
+    assert_eq!(failing_for_real(&root, &["nochown", "late"]), predicted);
+    let f = findings(&json, "created-after-drop");
+    assert!(
+        f[0]["hint"].as_str().unwrap().contains("chown-socket"),
+        "{json:#}"
+    );
+}
+
+// --- Apps that load nothing ---------------------------------------------
+
+/// What the real uWSGI makes of `key` in `file` (`--get` prints the value
+/// and exits without starting), with what it logged.
+fn uwsgi_get(file: &Path, key: &str) -> (String, String) {
+    let out = Command::new("/usr/bin/uwsgi")
+        .arg("--ini")
+        .arg(file)
+        .arg("--get")
+        .arg(key)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A header without its `]`, a file without any section, or a plugin that
+/// does not exist: uWSGI starts, loads no app ("no app loaded. going in
+/// full dynamic mode") and nothing listens. Each is an error, and the real
+/// uWSGI confirms what doctor says of the file.
+#[test]
+fn configs_from_which_uwsgi_loads_nothing_are_errors() {
+    let root = Root::new();
+    root.add_app("header.ini", "[uwsgi\nplugins = python3\nmodule = hello\n");
+    root.add_app("nosection.ini", "plugins = python3\nmodule = hello\n");
+    root.add_app("empty.ini", "[uwsgi]\n; nothing yet\n");
+    root.add_app(
+        "plugin.ini",
+        "[uwsgi]\nplugins = python3, nosuchplugin\nmodule = hello\n",
+    );
+    root.add_app(
+        "needed.ini",
+        "[uwsgi]\nneed-plugin = /nonexistent/x_plugin.so\nmodule = hello\n",
+    );
+    root.add_app("fine.ini", "[uwsgi]\nplugin = 0:python3\nmodule = hello\n");
+    for app in ["header", "nosection", "empty", "plugin", "needed", "fine"] {
+        root.enable(&format!("{app}.ini"));
+    }
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let of = |check: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = findings(&json, check)
+            .into_iter()
+            .map(|f| {
+                (
+                    f["app"].as_str().unwrap().to_owned(),
+                    f["severity"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let pair = |a: &str, s: &str| (format!("app/{a}"), s.to_owned());
+    assert_eq!(
+        of("no-options"),
+        [
+            pair("empty", "warning"),
+            pair("header", "error"),
+            pair("nosection", "error")
+        ]
+    );
+    assert_eq!(
+        of("unknown-plugin"),
+        [pair("needed", "error"), pair("plugin", "error")]
+    );
+    let plugin = findings(&json, "unknown-plugin")
+        .into_iter()
+        .find(|f| f["app"] == "app/plugin")
+        .unwrap();
+    let message = plugin["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"nosuchplugin\"")
+            && message.contains("/usr/lib/uwsgi/plugins/nosuchplugin_plugin.so"),
+        "{message}"
+    );
+
+    // The real uWSGI agrees: nothing from the first two files, the option
+    // from the one with a good header, and the plugin that is not there.
+    for app in ["header", "nosection"] {
+        let (value, log) = uwsgi_get(&root.available().join(format!("{app}.ini")), "module");
+        assert_eq!(value, "", "{app}");
+        assert!(log.contains("Can't find section \"uwsgi\""), "{app}: {log}");
+    }
+    // The inherited config with such a header: no instance gets its uid.
+    let other = Root::new();
+    fs::write(
+        other.path().join("usr/share/uwsgi/conf/default.ini"),
+        "[uwsgi\nuid = www-data\n",
+    )
+    .unwrap();
+    let (code, json, _) = other.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let f = findings(&json, "no-options");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], Value::Null);
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("inherited config"));
+
+    let (value, log) = uwsgi_get(&root.available().join("plugin.ini"), "module");
+    assert_eq!(value, "hello");
+    assert!(
+        log.contains("UNABLE to load uWSGI plugin")
+            && log.contains("nosuchplugin_plugin.so")
+            && !log.contains("python3_plugin.so"),
+        "{log}"
+    );
+}
+
+/// The uwsgi package ships `apps-enabled/README`; the front end ignores
+/// any entry without a config extension, and so does doctor.
+#[test]
+fn entries_without_a_config_extension_are_not_findings() {
+    let root = Root::new();
+    fs::write(
+        root.enabled().join("README"),
+        "Put links to enabled apps here.\n",
+    )
+    .unwrap();
+    fs::write(root.enabled().join("site.ini~"), "[uwsgi]\n").unwrap();
+    fs::write(root.available().join("notes.txt"), "x\n").unwrap();
+    symlink("../apps-available/notes.txt", root.enabled().join("notes")).unwrap();
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["findings"], serde_json::json!([]), "{json:#}");
+    let (_, text) = root.doctor_human(&[]);
+    assert_eq!(text, "No problems found.\n");
+}
+
+// --- Includes ------------------------------------------------------------
+
+/// Doctor follows what a config pulls in: a missing include stops uWSGI
+/// (error), a missing `for-readline` file does not (warning), an
+/// `exec://` include cannot be checked (warning), and a problem in what
+/// the inherited config pulls in is said once, not once per app.
+#[test]
+fn includes_that_are_missing_unresolved_or_unsafe() {
+    let root = Root::new();
+    let shared = root.path().join("srv/shared.ini");
+    fs::create_dir_all(shared.parent().unwrap()).unwrap();
+    fs::write(&shared, "[uwsgi]\nmaster = true\n").unwrap();
+    chown(&shared, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
+    fs::write(
+        root.path().join("usr/share/uwsgi/conf/default.ini"),
+        format!("[uwsgi]\nini = {}\n", shared.display()),
+    )
+    .unwrap();
+    let missing = root.path().join("srv/missing.ini");
+    root.add_app(
+        "a.ini",
+        &format!(
+            "[uwsgi]\nmodule = a\nini = {}\nfor-readline = {}/list\nendfor =\n\
+             ini = exec://cat /etc/x.ini\n",
+            missing.display(),
+            root.path().join("srv").display()
+        ),
+    );
+    root.add_app("b.ini", "[uwsgi]\nmodule = b\n");
+    root.enable("a.ini");
+    root.enable("b.ini");
+    let (code, json, _) = root.doctor(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let missing_found = findings(&json, "missing-include");
+    let sev = |path: &Path| about(&missing_found, path).map(|f| f["severity"].clone());
+    assert_eq!(sev(&missing), Some(Value::from("error")), "{json:#}");
+    assert_eq!(
+        sev(&root.path().join("srv/list")),
+        Some(Value::from("warning")),
+        "{json:#}"
+    );
+    let unresolved = findings(&json, "unresolved-include");
+    assert_eq!(unresolved.len(), 1, "{json:#}");
+    assert!(unresolved[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("output of a command"));
+    assert_eq!(unresolved[0]["app"], "app/a");
+    // The inherited config's include belongs to www-data: one error, for
+    // no app in particular, naming the option that pulls it in.
+    let unsafe_ = findings(&json, "unsafe-permissions");
+    assert_eq!(unsafe_.len(), 1, "{json:#}");
+    assert_eq!(unsafe_[0]["app"], Value::Null);
+    assert_eq!(unsafe_[0]["path"], shared.to_str().unwrap());
+    let message = unsafe_[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("inherited config") && message.contains("`ini = "),
+        "{message}"
+    );
 }

@@ -428,3 +428,65 @@ fn one_apps_leftovers_never_keep_the_others_down() {
         .arg(live.rundir("junk"))
         .status();
 }
+
+/// With the run dir root's, what uWSGI makes there after it dropped
+/// privileges cannot be made (it would exit with Permission denied): a
+/// stats socket, a master FIFO, or any socket when nothing (no
+/// `chown-socket`) makes uWSGI bind it before the drop. `start` refuses
+/// such a config with the option and what to use instead, before anything
+/// runs.
+#[test]
+fn start_refuses_configs_that_make_files_in_the_run_dir_after_the_drop() {
+    let live = Live::new();
+    let run = live.r.path("run/uwsgi/app");
+    let run = run.display();
+    live.app("stats", &format!("stats = {run}/stats/stats.sock\n"));
+    live.app("fifo", &format!("master-fifo = {run}/fifo/fifo\n"));
+    for (name, option) in [("stats", "stats"), ("fifo", "master-fifo")] {
+        let out = live.initd(&["start", name]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(option) && stderr.contains(&format!("{run}/{name}")),
+            "{name}: {}",
+            show(&out)
+        );
+        assert!(live.masters().is_empty(), "{name}: a master runs");
+    }
+
+    // No inherited config (so no chown-socket): the app's own socket in
+    // its run dir would be bound after the drop.
+    let live = Live::new();
+    live.settings("INHERITED_CONFIG=\n");
+    live.app(
+        "bare",
+        &format!(
+            "master = true\nuid = www-data\ngid = www-data\n\
+             socket = {}/run/uwsgi/app/bare/socket\n",
+            live.r.root.display()
+        ),
+    );
+    let out = live.initd(&["start", "bare"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("socket") && stderr.contains("chown-socket"),
+        "{}",
+        show(&out)
+    );
+    assert!(live.masters().is_empty());
+    // With chown-socket it binds as root, and starts.
+    let port = live.app(
+        "owned",
+        &format!(
+            "master = true\nuid = www-data\ngid = www-data\nchown-socket = www-data\n\
+             socket = {}/run/uwsgi/app/owned/socket\n",
+            live.r.root.display()
+        ),
+    );
+    let out = live.initd(&["start", "owned"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello owned");
+    let out = live.initd(&["stop", "owned"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}

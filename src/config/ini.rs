@@ -80,6 +80,13 @@ fn shown(b: &[u8]) -> String {
 /// Parse the bytes of an INI file into the options of its `[uwsgi]`
 /// sections.
 pub fn parse(bytes: &[u8]) -> ConfigOptions {
+    parse_section(bytes, SECTION)
+}
+
+/// Parse the options of the sections named `section`: what uWSGI reads for
+/// `ini = FILE:SECTION` (an include may name another section than
+/// `uwsgi`).
+pub fn parse_section(bytes: &[u8], section: &[u8]) -> ConfigOptions {
     let mut out = ConfigOptions::default();
     let mut in_uwsgi = false;
     let mut saw_uwsgi = false;
@@ -98,7 +105,7 @@ pub fn parse(bytes: &[u8]) -> ConfigOptions {
             None => {}
             Some(b'[') => {
                 let name = &line[1..line.len().saturating_sub(1).max(1)];
-                in_uwsgi = name == SECTION;
+                in_uwsgi = name == section;
                 if in_uwsgi {
                     saw_uwsgi = true;
                 }
@@ -112,13 +119,14 @@ pub fn parse(bytes: &[u8]) -> ConfigOptions {
                             shown(name)
                         ),
                     ));
-                } else if !in_uwsgi && trim(name).eq_ignore_ascii_case(SECTION) {
+                } else if !in_uwsgi && trim(name).eq_ignore_ascii_case(section) {
                     out.note(Diagnostic::at(
                         number,
                         format!(
-                            "section \"{}\" is not \"[uwsgi]\" (uWSGI compares the name \
+                            "section \"{}\" is not \"[{}]\" (uWSGI compares the name \
                              exactly), so uWSGI ignores the options in it",
-                            shown(line)
+                            shown(line),
+                            shown(section)
                         ),
                     ));
                 }
@@ -162,9 +170,11 @@ pub fn parse(bytes: &[u8]) -> ConfigOptions {
         }
     }
     if !saw_uwsgi {
-        out.note(Diagnostic::file(
-            "there is no [uwsgi] section, so uWSGI reads no option from this file",
-        ));
+        out.section_missing = true;
+        out.note(Diagnostic::file(format!(
+            "there is no [{}] section, so uWSGI reads no option from this file",
+            shown(section)
+        )));
     }
     out
 }

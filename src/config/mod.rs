@@ -4,7 +4,8 @@
 //! file (see the module of each format for the details and the deviations),
 //! because the front end must agree with the daemon about, say, the user an
 //! instance runs as. The readers never execute anything and never follow
-//! includes (`ini = other.ini`, `@file`): they report what this one file says.
+//! includes (`ini = other.ini`, `@file`): they report what this one file
+//! says. `tree` follows includes, with the readers, the way uWSGI does.
 //!
 //! All text formats are read through `read_bounded`, which refuses anything
 //! that is not a regular file (a FIFO would hang, `/dev/zero` would never
@@ -13,9 +14,11 @@
 //! `run_as` answers the question the init front end asks before it starts
 //! an instance: which uid and gid will it run as?
 
+pub mod after_drop;
 pub mod ini;
 pub mod json;
 pub mod sqlite;
+pub mod tree;
 pub mod xml;
 pub mod yaml;
 
@@ -23,7 +26,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 
@@ -77,6 +80,10 @@ impl fmt::Display for Diagnostic {
 pub struct ConfigOptions {
     pub options: Vec<(String, String)>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The file has no section uWSGI reads options from (`[uwsgi]` in an
+    /// ini file, `uwsgi:` in YAML): uWSGI reads no option from it at all,
+    /// whatever else it holds.
+    pub section_missing: bool,
 }
 
 impl ConfigOptions {
@@ -272,7 +279,8 @@ pub struct AccountSetting {
 /// will run as, with `inherited` loaded before it.
 ///
 /// The `uid` option of the app's config wins, else the inherited config's,
-/// else root; the same for `gid`, independently. Within one file the last
+/// else root; the same for `gid`, independently; a file either includes
+/// counts where the include stands (see `run_as_with_env`). Within one file the last
 /// occurrence counts, because that is the one uWSGI applies (each `uid`
 /// overrides the previous; checked with uWSGI 2.0.21: `uid = 65534` then
 /// `uid = 33` runs as 33). Debian's init script takes the first one
@@ -291,60 +299,38 @@ pub fn run_as(app: &Path, app_format: Format, inherited: Option<&Path>) -> Resul
 /// `run_as`, with the options uWSGI will also get from its environment
 /// (`UWSGI_DEB_CONFNAME=x` is the option `deb-confname = x`), so that
 /// placeholders such as `%(deb-confname)` resolve as they will in uWSGI.
+///
+/// The options of every file the configs include count too (`ini =
+/// common.ini` that sets `uid`), in the order uWSGI applies them
+/// (`tree::load`).
 pub fn run_as_with_env(
     app: &Path,
     app_format: Format,
     inherited: Option<&Path>,
     env_options: &[(&str, &str)],
 ) -> Result<RunAs> {
-    let mut warnings = Vec::new();
-    let read = |path: &Path, format: Format, warnings: &mut Vec<String>| {
-        read_options(path, format)
-            .map_err(|e| {
-                warnings.push(format!(
-                    "{e}; its uid and gid options are taken as not set."
-                ))
-            })
-            .ok()
-    };
-    let inherited_opts = match inherited {
-        None => None,
-        Some(p) => match Format::of_path(p) {
-            Some(f) => read(p, f, &mut warnings).map(|o| (p, o)),
-            None => {
-                warnings.push(format!(
-                    "the inherited configuration {} has no known configuration extension; \
-                     its uid and gid options are not read.",
-                    display_path(p)
-                ));
-                None
-            }
-        },
-    };
-    let app_opts = read(app, app_format, &mut warnings);
-
-    // Every option in the order uWSGI receives them: environment, inherited
-    // config, app config. The last `uid` of that sequence is the one that
-    // takes effect.
-    let mut all: Vec<SourcedOption<'_>> = env_options
-        .iter()
-        .map(|(k, v)| SourcedOption {
-            key: k,
-            value: v,
-            file: None,
-        })
-        .collect();
-    for (file, opts) in inherited_opts
-        .iter()
-        .map(|(p, o)| (*p, o))
-        .chain(app_opts.iter().map(|o| (app, o)))
-    {
-        all.extend(opts.options.iter().map(|(k, v)| SourcedOption {
-            key: k,
-            value: v,
-            file: Some(file),
-        }));
+    let mut tops: Vec<(&Path, Option<Format>)> = Vec::new();
+    if let Some(i) = inherited {
+        tops.push((i, Format::of_path(i)));
     }
+    tops.push((app, Some(app_format)));
+    let env = tree::Environment {
+        options: env_options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        vars: Vec::new(),
+    };
+    let loaded = tree::load(&tops, &env);
+    // Only the files given count as "not read": a missing include makes
+    // uWSGI exit at start, which says so itself.
+    let warnings = loaded
+        .broken
+        .iter()
+        .filter(|b| b.by.is_none())
+        .map(|b| format!("{}; its uid and gid options are taken as not set.", b.error))
+        .collect();
+    let all = loaded.sourced();
     let setting = |key: &str| {
         all.iter().rfind(|o| o.key == key).map(|o| AccountSetting {
             account: Account::parse(&expand(o.value, o.file, &all, 0)),
@@ -437,6 +423,23 @@ fn magic(c: char, file: Option<&Path>) -> Option<String> {
         'c' => lossy(dir.and_then(Path::file_name)),
         _ => None,
     }
+}
+
+/// Lexically clean a path (`a/./b/../c` → `a/c`) without touching the disk.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Resolve `uid`/`gid` settings (absent = root) through the host database.
@@ -735,6 +738,34 @@ mod tests {
         let app = write(d, "www-data.yaml", "uwsgi:\n  uid: '%n'\n");
         let r = run_as(&app, Format::Yaml, None).unwrap();
         assert_eq!(r.uid, 33);
+    }
+
+    #[test]
+    fn run_as_follows_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // uWSGI applies the options of an include where it stands: the
+        // included uid wins over the one before it, not over the one after.
+        write(d, "www-data.ini", "[uwsgi]\nuid = %n\ngid = %n\n");
+        let app = write(
+            d,
+            "app.ini",
+            "[uwsgi]\nuid = nobody\nini = %dwww-data.ini\n",
+        );
+        let r = run_as(&app, Format::Ini, None).unwrap();
+        assert_eq!((r.uid, r.gid), (33, 33));
+        let app = write(
+            d,
+            "after.ini",
+            "[uwsgi]\nini = %dwww-data.ini\nuid = nobody\n",
+        );
+        let r = run_as(&app, Format::Ini, None).unwrap();
+        assert_eq!((r.user.as_deref(), r.gid), (Some("nobody"), 33));
+        // A missing include is uWSGI's own error at start, not a warning.
+        let app = write(d, "gone.ini", "[uwsgi]\nini = /nonexistent.ini\nuid = 33\n");
+        let r = run_as(&app, Format::Ini, None).unwrap();
+        assert_eq!(r.uid, 33);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 
     #[test]

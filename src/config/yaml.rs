@@ -391,6 +391,7 @@ pub fn parse(bytes: &[u8]) -> ConfigOptions {
         }
     }
     if !found {
+        out.section_missing = true;
         out.note(Diagnostic::file(
             "there is no \"uwsgi:\" block, so uWSGI reads no option from this file",
         ));

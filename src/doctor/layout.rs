@@ -1,7 +1,9 @@
 //! Layout checks: what stands in `NSs-enabled` and `NSs-available`.
 //!
 //! The front end quietly ignores what it cannot run (as Debian's script
-//! does); doctor is where each such entry is named, with what to do.
+//! does); doctor is where each such entry is named, with what to do. An
+//! entry without a config extension is not an app at all (the package's
+//! own `README`, an editor's backup): it is no finding.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -177,20 +179,10 @@ fn check_enabled_entries(layout: &Layout, ns: &Namespace, findings: &mut Vec<Fin
         if file_type.is_dir() {
             continue;
         }
+        // Without a config extension the front end ignores an entry, as
+        // Debian's script does, and so does doctor: the uwsgi package ships
+        // apps-enabled/README, and editors leave `x.ini~` and `x.ini.swp`.
         let Some(spec) = spec_of(ns, entry.file_name()) else {
-            let what = if file_type.is_symlink() {
-                "has no config extension (db ini js json sqlite sqlite3 xml yaml yml)"
-            } else {
-                "is not a config file: its name has no config extension"
-            };
-            findings.push(Finding::path(
-                Severity::Info,
-                "not-a-config",
-                path,
-                None,
-                format!("{what}; the front end ignores it"),
-                format!("move it out of {en_name} if it is not meant to be there"),
-            ));
             continue;
         };
         let name = display_name(&spec.name);

@@ -7,11 +7,17 @@
 //!
 //! The checks, one module each:
 //! * `layout`: the links and files of `NSs-enabled`/`NSs-available`;
-//! * `permissions`: configs that someone other than root can change;
+//! * `permissions`: configs, and the files they pull in, that someone
+//!   other than root can change, and includes that cannot be followed;
+//! * `configs`: configs that cannot be read, or from which uWSGI reads
+//!   nothing, unknown users, groups and plugins;
+//! * `after_drop`: files uWSGI would create in the root-owned run dir
+//!   after dropping privileges;
 //! * `runtime`: pidfiles, runtime dirs, enabled vs running;
 //! * `groups`: every uWSGI process on the host against the group database
 //!   (the Emperor "Tyrant mode" pitfall).
 
+pub mod after_drop;
 pub mod configs;
 pub mod groups;
 pub mod layout;
@@ -25,6 +31,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::tree::{self, ConfigTree};
 use crate::config::{ConfigOptions, RunAs};
 use crate::discovery::{self, Discovery};
 use crate::error::Result;
@@ -146,6 +153,19 @@ pub struct NamespaceFacts {
     pub run_as: BTreeMap<OsString, RunAs>,
     /// The instances whose pidfile names their live uWSGI master.
     pub running: BTreeMap<OsString, i32>,
+    /// Everything each enabled instance loads: the inherited config (when
+    /// it exists), its config, and what they pull in.
+    pub trees: BTreeMap<OsString, ConfigTree>,
+    /// The inherited config each tree starts with, if any: the app's
+    /// config is then top file 1 of the tree, else 0.
+    pub inherited: Option<PathBuf>,
+}
+
+impl NamespaceFacts {
+    /// Which top file of a tree is the app's own config.
+    pub fn app_top(&self) -> usize {
+        usize::from(self.inherited.is_some())
+    }
 }
 
 /// Run every check and return the findings, errors first, in a stable
@@ -179,12 +199,26 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
                 Discovery::default()
             }
         };
+        let inherited = settings
+            .inherited_config
+            .clone()
+            .filter(|p| p.symlink_metadata().is_ok());
+        let trees = discovery
+            .instances
+            .iter()
+            .map(|c| {
+                let t = tree::instance(&c.path, c.format, inherited.as_deref(), &c.spec);
+                (c.spec.name.clone(), t)
+            })
+            .collect();
         let mut facts_ns = NamespaceFacts {
             ns,
             discovery,
             options: BTreeMap::new(),
             run_as: BTreeMap::new(),
             running: BTreeMap::new(),
+            trees,
+            inherited,
         };
         layout::check(layout, &facts_ns, &mut findings);
         permissions::check(layout, &settings, &facts_ns, &mut findings);
@@ -206,7 +240,10 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
             Vec::new()
         }
     };
+    let mut plugin_dir = configs::PluginDir::new(layout.daemon());
     for f in &mut facts {
+        configs::check_plugins(f, &mut plugin_dir, &mut findings);
+        after_drop::check(layout, f, &mut findings);
         runtime::check(layout, f, &mut findings);
         sockets::check(f, inherited_options.as_ref(), &mut findings);
     }

@@ -85,7 +85,7 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
         let run_dir = layout.run_dir(&spec);
         let shown = display_name(&spec.name);
         let enabled = facts.discovery.find(&spec.name).is_some();
-        match fs::symlink_metadata(&run_dir) {
+        let foreign = match fs::symlink_metadata(&run_dir) {
             Ok(m) if m.file_type().is_symlink() => {
                 findings.push(Finding::path(
                     Severity::Error,
@@ -101,36 +101,23 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                 continue;
             }
             Ok(m) if m.is_dir() => {
-                if let Some(run_as) = facts.run_as.get(&spec.name) {
-                    use std::os::unix::fs::MetadataExt;
-                    if m.uid() != run_as.uid {
-                        let who = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
-                            Ok(Some(u)) => display_name(std::ffi::OsStr::new(&u.name)),
-                            _ => uid.to_string(),
-                        };
-                        findings.push(Finding::path(
-                            Severity::Warning,
-                            "runtime-dir-owner",
-                            &run_dir,
-                            Some(spec.clone()),
-                            format!(
-                                "the runtime directory belongs to {}, but app {shown} runs as {}: \
-                                 start only chowns a directory it creates, so the instance may \
-                                 not be able to create its socket here",
-                                who(m.uid()),
-                                who(run_as.uid)
-                            ),
-                            format!(
-                                "stop the app and remove the directory (`rm -r {}`); start \
-                                 creates it with the right owner",
-                                display_path(&run_dir)
-                            ),
-                        ));
-                    }
-                }
+                use std::os::unix::fs::MetadataExt;
+                // SPEC §4 step 2: root's, and writable by root only (a
+                // sticky bit does not help: root writes entries here).
+                let mode = m.mode() & 0o7777;
+                crate::safety::writable_by_others(m.uid(), m.gid(), mode & !0o1000, true).map(
+                    |why| crate::safety::UnsafePath {
+                        path: run_dir.clone(),
+                        uid: m.uid(),
+                        gid: m.gid(),
+                        mode,
+                        is_dir: true,
+                        why,
+                    },
+                )
             }
             _ => continue,
-        }
+        };
         let pidfile = layout.pidfile(&spec);
         let state = read_pidfile(&pidfile);
         let stale = |why: String| {
@@ -209,6 +196,41 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                 "runtime directory without a pidfile (left over by an instance that is gone)",
                 format!("remove it: `rm -r {}`", display_path(&run_dir)),
             )),
+        }
+        if let Some(u) = foreign {
+            // A running instance keeps it until it stops (stop removes the
+            // run dir); one that does not run cannot start.
+            let (severity, effect, fix) = if running.contains(&spec.name) {
+                (
+                    Severity::Warning,
+                    "the next start refuses it",
+                    format!(
+                        "`service uwsgi restart {shown}` (stop removes it, start makes it anew)"
+                    ),
+                )
+            } else {
+                (
+                    Severity::Error,
+                    "start refuses it",
+                    format!(
+                        "remove it (`rm -r {}`); start makes it anew, root's",
+                        display_path(&run_dir)
+                    ),
+                )
+            };
+            findings.push(Finding::path(
+                severity,
+                "runtime-dir-owner",
+                &run_dir,
+                Some(spec.clone()),
+                format!(
+                    "the runtime directory must be root's and writable by root only, but {}: \
+                     whoever can write it can plant links where uWSGI and the front end work \
+                     as root, so {effect}",
+                    u.describe()
+                ),
+                fix,
+            ));
         }
     }
 

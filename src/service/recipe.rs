@@ -5,7 +5,9 @@
 //! unit, an Emperor's vassal).
 //!
 //! 1. Refusals: a config (or anything it pulls in) that someone other
-//!    than root can change, a missing inherited config.
+//!    than root can change, a missing inherited config, a config that has
+//!    uWSGI make files in the (root-owned) run dir after it dropped
+//!    privileges.
 //! 2. The user: the last `uid`/`gid` of the app's config, else of the
 //!    inherited config, as uWSGI reads them.
 //! 3. The runtime dirs (root's) and the log dir.
@@ -19,6 +21,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::config::after_drop::{self, Effect};
 use crate::config::{run_as_with_env, RunAs};
 use crate::discovery::EnabledConfig;
 use crate::error::{Error, IoContext, Result};
@@ -103,7 +106,11 @@ impl<'a> Recipe<'a> {
     /// Step 1 and 2: the refusals, then the user.
     pub fn check(&self, config: &EnabledConfig) -> std::result::Result<RunAs, Refusal> {
         if self.check_permissions {
-            if let Err(why) = crate::safety::refuse_unsafe(self.layout, &config.path) {
+            if let Err(why) = crate::safety::refuse_unsafe(
+                self.layout,
+                config,
+                self.settings.inherited_config.as_deref(),
+            ) {
                 return Err(Refusal::Refused(why.to_string()));
             }
         }
@@ -119,7 +126,30 @@ impl<'a> Recipe<'a> {
                 )));
             }
         }
-        Ok(self.run_as(config)?)
+        let mut run_as = self.run_as(config)?;
+        // The run dir is root's: what uWSGI makes there after dropping
+        // privileges cannot be made, and uWSGI then exits (a socket with
+        // no `chown-socket`, a stats socket, a master FIFO…) or runs
+        // without it (a `file:` logger).
+        let run_dir = self.layout.run_dir(&config.spec);
+        let inherited = self
+            .settings
+            .inherited_config
+            .as_deref()
+            .filter(|p| p.exists());
+        for problem in after_drop::instance_after_drop(
+            &config.path,
+            config.format,
+            inherited,
+            &config.spec,
+            &run_dir,
+        ) {
+            match problem.effect {
+                Effect::Fails => return Err(Refusal::Refused(problem.message(&run_dir))),
+                Effect::Degrades => run_as.warnings.push(problem.message(&run_dir)),
+            }
+        }
+        Ok(run_as)
     }
 
     /// Step 3: the runtime dirs and the log dir; whether the instance's
