@@ -107,6 +107,22 @@ pub fn instance(
     acquire(&path, limit, on_wait)
 }
 
+/// A small file of state about an instance that only runs of this program
+/// read and write, under the instance's lock (a reload still in progress,
+/// say): `/run/uwsgi-apps/KIND/NS/NAME`, in the private dir, its
+/// directories made on the way.
+pub fn instance_state_file(layout: &Layout, kind: &str, spec: &Confspec) -> Result<PathBuf> {
+    LockPath::new(
+        layout.lock_dir(),
+        [
+            kind.as_ref(),
+            spec.namespace.as_os_str(),
+            spec.name.as_os_str(),
+        ],
+    )
+    .prepare()
+}
+
 /// Where a lock file is: the private lock dir, then directories and the
 /// file below it (each made root's and 0700 on the way).
 #[derive(Debug, Clone)]
@@ -129,6 +145,27 @@ impl LockPath {
 
     pub fn file(&self) -> PathBuf {
         self.parts.iter().fold(self.base.clone(), |p, c| p.join(c))
+    }
+
+    /// Make the lock dir and every directory below it on the way (root's,
+    /// 0700; an existing one is checked) and give the file's path.
+    fn prepare(&self) -> Result<PathBuf> {
+        if let Some(parent) = self.base.parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                fs::create_dir_all(parent).at("create directory", parent)?;
+            }
+        }
+        let mut dir = self.base.clone();
+        private_dir(&dir)?;
+        let (file_name, dirs) = self
+            .parts
+            .split_last()
+            .ok_or_else(|| Error::Failed("a lock needs a file name".into()))?;
+        for part in dirs {
+            dir.push(part);
+            private_dir(&dir)?;
+        }
+        Ok(dir.join(file_name))
     }
 }
 
@@ -165,22 +202,7 @@ pub fn acquire(path: &LockPath, limit: Duration, on_wait: &mut dyn FnMut(&Holder
 /// every directory below it on the way are root's and closed to everyone
 /// else. Links are never followed.
 fn open_lock_file(path: &LockPath) -> Result<File> {
-    if let Some(parent) = path.base.parent() {
-        if !parent.as_os_str().is_empty() && !parent.exists() {
-            fs::create_dir_all(parent).at("create directory", parent)?;
-        }
-    }
-    let mut dir = path.base.clone();
-    private_dir(&dir)?;
-    let (file_name, dirs) = path
-        .parts
-        .split_last()
-        .ok_or_else(|| Error::Failed("a lock needs a file name".into()))?;
-    for part in dirs {
-        dir.push(part);
-        private_dir(&dir)?;
-    }
-    let file = dir.join(file_name);
+    let file = path.prepare()?;
     OpenOptions::new()
         .read(true)
         .write(true)

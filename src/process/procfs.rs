@@ -208,43 +208,10 @@ fn children_by_scan(parent_pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// For each of `parents`, the age of its youngest live child, in one pass
-/// over /proc whatever the number of parents. A parent without children
-/// is absent from the map.
-pub fn youngest_child_ages(parents: &[i32]) -> std::collections::HashMap<i32, Duration> {
-    let mut ages = std::collections::HashMap::new();
-    let Ok(pids) = pids() else {
-        return ages;
-    };
-    let Some(now) = seconds_since_boot() else {
-        return ages;
-    };
-    for pid in pids {
-        let Some(fields) = stat_fields(pid) else {
-            continue;
-        };
-        let Some(ppid) = fields.get(1).and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        if !parents.contains(&ppid) {
-            continue;
-        }
-        if !fields
-            .first()
-            .and_then(|s| s.chars().next())
-            .is_some_and(|s| !is_exited_state(s))
-        {
-            continue;
-        }
-        let Some(started) = fields.get(19).and_then(|t| ticks_to_seconds(t)) else {
-            continue;
-        };
-        let age = Duration::from_secs_f64((now - started).max(0.0));
-        ages.entry(ppid)
-            .and_modify(|a: &mut Duration| *a = (*a).min(age))
-            .or_insert(age);
-    }
-    ages
+/// When the process started, in clock ticks since boot: with the pid, it
+/// names one process for good (a pid alone is handed out again).
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
 }
 
 fn seconds_since_boot() -> Option<f64> {

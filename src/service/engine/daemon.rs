@@ -200,6 +200,11 @@ impl<'a> DaemonEngine<'a> {
         };
         let timeout = self.cx.options.start_timeout;
         let deadline = Instant::now() + timeout;
+        // A reload this program signalled before, and did not wait for,
+        // may not have begun yet: a second signal then merges into it and
+        // is lost. Wait until the children it had to replace are gone.
+        let pending = self.pending_reload(instance.spec);
+        pending.wait_done(&master, deadline);
         // A master that re-executes itself (a reload in progress) does not
         // handle the signal yet, and dies of it: ten reloads in a row once
         // killed the app. Signal it only once it catches the signal again,
@@ -219,13 +224,9 @@ impl<'a> DaemonEngine<'a> {
             launch::workers_settled(master.pid())
         });
 
-        let waiting = if self.cx.options.wait_reload {
-            match self.before_reload(instance, &master) {
-                Ok(w) => Some(w),
-                Err(e) => return Finished::failed(e),
-            }
-        } else {
-            None
+        let waiting = match self.before_reload(instance, &master) {
+            Ok(w) => w,
+            Err(e) => return Finished::failed(e),
         };
         if let Err(e) = master.signal(signal) {
             return Finished::failed(format!("cannot send {name} to pid {}: {e}", master.pid()));
@@ -233,19 +234,29 @@ impl<'a> DaemonEngine<'a> {
         let mut finished = Finished::new(Outcome::Done {
             pid: Some(master.pid()),
         });
-        if let Some(waiting) = waiting {
-            let log = self.cx.layout.log_file(instance.spec);
-            if let Err(why) = await_reload(&master, &waiting, deadline, timeout) {
-                return Finished::new(Outcome::Failed {
-                    reason: format!("{why}; see {}", display_path(&log)),
-                    log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
-                });
-            }
-            finished
-                .warnings
-                .extend(no_app_warning(&log, waiting.log_offset));
+        if !self.cx.options.wait_reload {
+            pending.record(&master, &waiting.old);
+            return finished;
         }
+        let log = self.cx.layout.log_file(instance.spec);
+        if let Err(why) = await_reload(&master, &waiting, deadline, timeout) {
+            pending.record(&master, &waiting.old);
+            return Finished::new(Outcome::Failed {
+                reason: format!("{why}; see {}", display_path(&log)),
+                log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
+            });
+        }
+        pending.clear();
         finished
+            .warnings
+            .extend(no_app_warning(&log, waiting.log_offset));
+        finished
+    }
+
+    fn pending_reload(&self, spec: &crate::name::Confspec) -> PendingReload {
+        PendingReload {
+            path: crate::lock::instance_state_file(self.cx.layout, "reloads", spec).ok(),
+        }
     }
 
     /// What a waited-for reload must see go away: the master's children
@@ -257,7 +268,7 @@ impl<'a> DaemonEngine<'a> {
             .collect();
         // The re-executed master may tell us through its readiness socket
         // (STATUS=initializing); listen before signalling.
-        let notify = match instance.config {
+        let notify = match instance.config.filter(|_| self.cx.options.wait_reload) {
             Some(config) => {
                 let run_as = self.cx.recipe().run_as(config).map_err(|e| e.to_string())?;
                 NotifySocket::bind(
@@ -274,6 +285,59 @@ impl<'a> DaemonEngine<'a> {
             notify,
             log_offset: launch::log_end(&self.cx.layout.log_file(instance.spec)),
         })
+    }
+}
+
+/// A reload signalled and not waited for, as a record in this program's
+/// private state dir (`/run/uwsgi-apps/reloads/NS/NAME`, written under the
+/// instance's lock): the master, and the children it had to replace, each
+/// as pid and start time (a pid alone may be reused).
+struct PendingReload {
+    path: Option<std::path::PathBuf>,
+}
+
+impl PendingReload {
+    fn record(&self, master: &Master, old: &[(i32, OwnedFd)]) {
+        let Some(path) = &self.path else { return };
+        let mut text = String::new();
+        for pid in std::iter::once(master.pid()).chain(old.iter().map(|(p, _)| *p)) {
+            if let Some(start) = procfs::start_ticks(pid) {
+                text.push_str(&format!("{pid} {start}\n"));
+            }
+        }
+        let _ = std::fs::write(path, text);
+    }
+
+    fn clear(&self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// If the record is about this master, wait (until `deadline`) for
+    /// each child it names that still runs (same pid, same start time).
+    fn wait_done(&self, master: &Master, deadline: Instant) {
+        let Some(path) = &self.path else { return };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let same = |pid: i32, start: u64| procfs::start_ticks(pid) == Some(start);
+        let mut lines = text.lines().filter_map(|l| {
+            let (pid, start) = l.split_once(' ')?;
+            Some((pid.parse::<i32>().ok()?, start.parse::<u64>().ok()?))
+        });
+        if lines
+            .next()
+            .is_some_and(|(pid, start)| pid == master.pid() && same(pid, start))
+        {
+            let fds: Vec<OwnedFd> = lines
+                .filter(|&(pid, start)| same(pid, start))
+                .filter_map(|(pid, _)| open_pidfd(pid).ok())
+                .collect();
+            let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+            wait::wait_for_exits(&borrowed, deadline);
+        }
+        self.clear();
     }
 }
 
