@@ -114,6 +114,11 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 ),
                 Command::Query(a) => registry::query::run(&layout, a.name.as_deref(), a.quiet),
                 Command::List(a) => registry::list::run(&layout, a.json),
+                Command::Exec(a) => {
+                    output::exec::run(&layout, a.confspec.as_deref(), a.unit.as_deref())
+                }
+                Command::UnitStopped(a) => output::exec::unit_stopped(&layout, &a.unit),
+                Command::Group(a) => output::group::run(&layout, a.action),
                 // Answered by `service_command` above.
                 Command::Start(_)
                 | Command::Stop(_)

@@ -91,5 +91,7 @@ pub(crate) fn print_after_line(reports: &[crate::service::report::Report]) {
     }
 }
 
+pub mod exec;
+pub mod group;
 pub mod initd;
 pub mod service;

@@ -1,0 +1,397 @@
+//! The systemd engine for real: a real systemd (tests/common/systemd.rs)
+//! runs the package's own unit files (`debian/uwsgi-apps.uwsgi@.service`
+//! as `uwsgi@.service`, `debian/uwsgi-apps.uwsgi.service` as
+//! `uwsgi.service`) with the real uWSGI, and the built binary where the
+//! units expect it (`/usr/sbin/uwsgi-apps`). Inside the test's namespaces
+//! the real paths are the test's own files (`/etc/uwsgi`,
+//! `/etc/default/uwsgi`, `/var/log/uwsgi`, the package's `default.ini`),
+//! bind-mounted; `/run` is the namespace's. Nothing of the host changes.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::live::chmod;
+use common::systemd::Systemd;
+
+const HTTP_LIMIT: Duration = Duration::from_secs(20);
+
+const WSGI_APP: &str = "\
+import os
+
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('hello ' + os.environ.get('UWSGI_DEB_CONFNAME', '?')).encode()]
+";
+
+/// A host tree for one manager: what is bind-mounted where, and the apps.
+struct Host {
+    tmp: tempfile::TempDir,
+    sd: Systemd,
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+impl Host {
+    /// Boot a manager with the package's units and an empty app layout;
+    /// `settings` is /etc/default/uwsgi. `None`: not root (a developer's
+    /// run; never in CI).
+    fn boot(settings: &str) -> Option<Host> {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let t = tmp.path();
+        chmod(t, 0o755);
+        for dir in [
+            "etc-uwsgi/apps-available",
+            "etc-uwsgi/apps-enabled",
+            "log",
+            "srv",
+            "lib",
+        ] {
+            fs::create_dir_all(t.join(dir)).unwrap();
+        }
+        for dir in [
+            "etc-uwsgi",
+            "etc-uwsgi/apps-available",
+            "etc-uwsgi/apps-enabled",
+            "srv",
+        ] {
+            chmod(&t.join(dir), 0o755);
+        }
+        fs::write(t.join("srv/app.py"), WSGI_APP).unwrap();
+        chmod(&t.join("srv/app.py"), 0o644);
+        fs::write(t.join("default"), settings).unwrap();
+        let sd = Systemd::builder()
+            .unit_file_as(repo("debian/uwsgi-apps.uwsgi@.service"), "uwsgi@.service")
+            .unit_file_as(repo("debian/uwsgi-apps.uwsgi.service"), "uwsgi.service")
+            .bind_ro(env!("CARGO_BIN_EXE_uwsgi-apps"), "/usr/sbin/uwsgi-apps")
+            .bind_ro(
+                repo("debian/conf/default.ini"),
+                "/usr/share/uwsgi/conf/default.ini",
+            )
+            .bind(t.join("etc-uwsgi"), "/etc/uwsgi")
+            .bind_ro(t.join("default"), "/etc/default/uwsgi")
+            .bind(t.join("log"), "/var/log/uwsgi")
+            .bind(t.join("lib"), "/var/lib/uwsgi")
+            .bind_ro(t.join("srv"), "/srv/uwsgi-test")
+            .boot()?;
+        Some(Host { tmp, sd })
+    }
+
+    /// An app NAME serving the WSGI app on 127.0.0.1:PORT (the namespace's
+    /// own), enabled; `extra` config lines.
+    fn app(&self, name: &str, port: u16, extra: &str) {
+        let text = format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\n\
+             wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n{extra}"
+        );
+        let file = format!("{name}.ini");
+        let available = self.tmp.path().join("etc-uwsgi/apps-available").join(&file);
+        fs::write(&available, text).unwrap();
+        chmod(&available, 0o644);
+        std::os::unix::fs::symlink(
+            Path::new("../apps-available").join(&file),
+            self.tmp.path().join("etc-uwsgi/apps-enabled").join(&file),
+        )
+        .unwrap();
+    }
+
+    /// `uwsgi-apps ARGS…` inside.
+    fn apps(&self, args: &[&str]) -> Output {
+        let mut all = vec!["/usr/sbin/uwsgi-apps"];
+        all.extend_from_slice(args);
+        self.sd.run(&all)
+    }
+
+    fn main_pid(&self, unit: &str) -> i32 {
+        self.sd.property(unit, "MainPID").parse().unwrap_or(0)
+    }
+
+    fn http_wait(&self, port: u16) -> String {
+        let until = Instant::now() + HTTP_LIMIT;
+        loop {
+            match self.sd.http_get(port) {
+                Ok(body) => return body,
+                Err(e) if Instant::now() >= until => panic!(
+                    "no HTTP answer on port {port}: {e}\n{}",
+                    self.sd.diagnostics()
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    fn log(&self, name: &str) -> String {
+        fs::read_to_string(self.tmp.path().join("log/app").join(format!("{name}.log")))
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn one_app_starts_stops_and_reports_through_its_own_unit() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("hello", 8001, "");
+    let out = h.apps(&["start", "hello"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        show(&out),
+        h.sd.diagnostics()
+    );
+    assert_eq!(h.http_wait(8001), "hello hello");
+    assert_eq!(h.sd.is_active("uwsgi@hello.service"), "active");
+    let pid = h.main_pid("uwsgi@hello.service");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("hello: started (pid {pid})")),
+        "{}",
+        show(&out)
+    );
+    let out = h.apps(&["status", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = h.apps(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@hello.service"), "inactive");
+    assert!(h.sd.http_get(8001).is_err());
+    let out = h.apps(&["status", "hello"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(h.log("hello").contains("WSGI app 0"), "{}", h.log("hello"));
+}
+
+/// The package's units are valid, and the sandbox of an app's unit rates
+/// "OK" (overall exposure below 5.0) in `systemd-analyze security`.
+#[test]
+fn the_units_verify_and_the_sandbox_rates_ok() {
+    let Some(h) = Host::boot("") else { return };
+    let out = h.sd.verify(&["uwsgi@.service", "uwsgi.service"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "",
+        "verify said something: {}",
+        show(&out)
+    );
+    let out = h.sd.run(&[
+        "systemd-analyze",
+        "security",
+        "--no-pager",
+        "--threshold=49",
+        "uwsgi@x.service",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(" OK "),
+        "exposure above 4.9: {}",
+        show(&out)
+    );
+}
+
+/// Debian's init output for one app, through its unit, run directly
+/// (not through /usr/sbin/service, which would drop the name).
+#[test]
+fn the_init_script_run_directly_acts_on_one_unit() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("hello", 8001, "");
+    h.app("other", 8002, "");
+    let init = repo("debian/uwsgi-apps.uwsgi.init");
+    let init = init.to_str().unwrap();
+    let out = h.sd.run(&["sh", init, "start", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Starting app server(s): uwsgi -> . done.\n"
+    );
+    assert_eq!(h.sd.is_active("uwsgi@hello.service"), "active");
+    assert_eq!(h.sd.is_active("uwsgi@other.service"), "inactive");
+    let out = h.sd.run(&["sh", init, "status", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "uwsgi is running.\n");
+    let out = h.sd.run(&["sh", init, "reload", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = h.sd.run(&["sh", init, "restart", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.http_wait(8001), "hello hello");
+    let out = h.sd.run(&["sh", init, "stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@hello.service"), "inactive");
+    let out = h.sd.run(&["sh", init, "status", "hello"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+}
+
+/// `uwsgi.service` groups the apps: start starts every enabled app (a
+/// broken one fails the group's start, the others run), reload starts the
+/// newly enabled and reloads the others (same masters, new workers),
+/// stop returns once every app is stopped, restart brings all back.
+#[test]
+fn the_group_unit_starts_reloads_and_stops_every_app() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("a", 8001, "");
+    h.app("b", 8002, "");
+    h.app(
+        "broken",
+        8003,
+        "need-app = true\nwsgi-file = /srv/uwsgi-test/missing.py\n",
+    );
+    let out = h.sd.systemctl(&["start", "uwsgi.service"]);
+    assert!(
+        !out.status.success(),
+        "a broken app fails the group's start"
+    );
+    assert_eq!(h.sd.is_active("uwsgi.service"), "failed");
+    assert_eq!(h.http_wait(8001), "hello a");
+    assert_eq!(h.http_wait(8002), "hello b");
+    assert_eq!(
+        h.sd.is_active("uwsgi@broken.service"),
+        "inactive",
+        "not left restarting"
+    );
+
+    // Fix the group: disable the broken app, enable another one.
+    fs::remove_file(h.tmp.path().join("etc-uwsgi/apps-enabled/broken.ini")).unwrap();
+    let out = h.sd.systemctl(&["start", "uwsgi.service"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        show(&out),
+        h.sd.journal("uwsgi.service")
+    );
+    let (a, b) = (h.main_pid("uwsgi@a.service"), h.main_pid("uwsgi@b.service"));
+    h.app("c", 8004, "");
+    let out = h.sd.systemctl(&["reload", "uwsgi.service"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        h.http_wait(8004),
+        "hello c",
+        "reload starts the newly enabled app"
+    );
+    assert_eq!(
+        (h.main_pid("uwsgi@a.service"), h.main_pid("uwsgi@b.service")),
+        (a, b),
+        "reload keeps the masters"
+    );
+    let until = Instant::now() + HTTP_LIMIT;
+    while !h.log("a").contains("gracefully (RE)spawned") {
+        assert!(Instant::now() < until, "a was not reloaded: {}", h.log("a"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out = h.sd.systemctl(&["restart", "uwsgi.service"]);
+    assert!(out.status.success(), "{}", show(&out));
+    for (unit, port) in [("a", 8001), ("b", 8002), ("c", 8004)] {
+        assert_eq!(h.http_wait(port), format!("hello {unit}"));
+    }
+    assert_ne!(h.main_pid("uwsgi@a.service"), a, "restart made new masters");
+
+    let out = h.sd.systemctl(&["stop", "uwsgi.service"]);
+    assert!(out.status.success(), "{}", show(&out));
+    for unit in ["a", "b", "c"] {
+        assert_eq!(h.sd.is_active(&format!("uwsgi@{unit}.service")), "inactive");
+    }
+    let ps = h.sd.run(&["pgrep", "-c", "uwsgi-core"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ps.stdout).trim(),
+        "0",
+        "a master outlived the stop"
+    );
+}
+
+/// SIGQUIT, which Debian's uwsgi-app@.service sends, reloads an app with
+/// `die-on-term`; SIGINT stops it at once.
+#[test]
+fn an_app_with_die_on_term_stops_in_under_two_seconds() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("dot", 8001, "die-on-term = true\n");
+    for stop in [
+        &["systemctl", "stop", "uwsgi@dot.service"][..],
+        &["/usr/sbin/uwsgi-apps", "stop", "dot"],
+    ] {
+        let out = h.apps(&["start", "dot"]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        assert_eq!(h.http_wait(8001), "hello dot");
+        let started = Instant::now();
+        let out = h.sd.run(stop);
+        assert!(out.status.success(), "{stop:?}: {}", show(&out));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{stop:?} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(h.sd.is_active("uwsgi@dot.service"), "inactive");
+    }
+}
+
+/// An app that crashes while loading fails its unit; `start` reports `!`
+/// with the tail of the app's log, and the unit is not left restarting.
+#[test]
+fn a_crashing_app_fails_its_unit_and_start_shows_the_log() {
+    let Some(h) = Host::boot("") else { return };
+    h.app(
+        "broken",
+        8001,
+        "need-app = true\nwsgi-file = /srv/uwsgi-test/missing.py\n",
+    );
+    let out = h.apps(&["initd", "start", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Starting app server(s): uwsgi -> ! failed!\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("uwsgi@broken.service failed to start")
+            && err.contains("last lines of its log")
+            && err.contains("missing.py"),
+        "{}",
+        show(&out)
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(h.sd.is_active("uwsgi@broken.service"), "inactive");
+}
+
+/// A refused config (writable by others) is reported with its reason and
+/// its unit never runs it; the unit itself refuses it too (exit 78, no
+/// restart), and a name that is not enabled exits 6.
+#[test]
+fn refusals_come_with_their_reason_and_are_not_retried() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("open", 8001, "");
+    chmod(
+        &h.tmp.path().join("etc-uwsgi/apps-available/open.ini"),
+        0o666,
+    );
+    let out = h.apps(&["start", "open"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("0666"),
+        "{}",
+        show(&out)
+    );
+    let out = h.sd.systemctl(&["start", "uwsgi@open.service"]);
+    assert!(!out.status.success());
+    assert_eq!(h.property("uwsgi@open.service", "ExecMainStatus"), "78");
+    let out = h.sd.systemctl(&["start", "uwsgi@nope.service"]);
+    assert!(!out.status.success());
+    assert_eq!(h.property("uwsgi@nope.service", "ExecMainStatus"), "6");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(h.property("uwsgi@nope.service", "NRestarts"), "0");
+    assert!(h.sd.http_get(8001).is_err());
+}
+
+impl Host {
+    fn property(&self, unit: &str, name: &str) -> String {
+        self.sd.property(unit, name)
+    }
+}
