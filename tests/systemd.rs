@@ -395,3 +395,174 @@ impl Host {
         self.sd.property(unit, name)
     }
 }
+
+/// The unit keeps what uWSGI does as root before it drops privileges:
+/// `exec-as-root` runs as root, and the app's user keeps its
+/// supplementary groups (Debian's uwsgi-app@.service, with DynamicUser=,
+/// broke both).
+#[test]
+fn exec_as_root_and_supplementary_groups_work_in_the_unit() {
+    let Some(h) = Host::boot("") else { return };
+    let user = common::users::TestUser::new("sg");
+    let group = format!("{}x", user.name);
+    assert!(std::process::Command::new("groupadd")
+        .args(["--system", &group])
+        .status()
+        .unwrap()
+        .success());
+    let _remove_group = scopeguard(&group);
+    assert!(std::process::Command::new("usermod")
+        .args(["-aG", &group, &user.name])
+        .status()
+        .unwrap()
+        .success());
+    let gid = String::from_utf8(
+        std::process::Command::new("getent")
+            .args(["group", &group])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split(':')
+    .nth(2)
+    .unwrap()
+    .to_owned();
+    h.app(
+        "grp",
+        8001,
+        &format!(
+            "uid = {u}\ngid = {u}\nexec-as-root = touch /run/uwsgi/proof-%(deb-confname)\n",
+            u = user.name
+        ),
+    );
+    let out = h.apps(&["start", "grp"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", show(&out), h.log("grp"));
+    assert_eq!(h.http_wait(8001), "hello grp");
+    let out = h.sd.run(&["stat", "-c", "%U", "/run/uwsgi/proof-grp"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "root", "{}", show(&out));
+    let master = h.main_pid("uwsgi@grp.service");
+    let workers = h.sd.run(&["cat", &format!("/proc/{master}/task/{master}/children")]);
+    let workers = String::from_utf8_lossy(&workers.stdout).into_owned();
+    let mut seen = 0;
+    for pid in std::iter::once(master.to_string()).chain(workers.split_whitespace().map(String::from)) {
+        let status = h.sd.run(&["cat", &format!("/proc/{pid}/status")]);
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        let line = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(line("Uid:").contains(&user.uid.to_string()), "{pid}: {status}");
+        assert!(
+            line("Groups:").split_whitespace().any(|g| g == gid),
+            "{pid} lacks group {gid}: {}",
+            line("Groups:")
+        );
+        seen += 1;
+    }
+    assert!(seen >= 2, "the master and a worker");
+    let out = h.apps(&["stop", "grp"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+/// Removes a group when the test ends.
+struct GroupGuard(String);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("groupdel").arg(&self.0).status();
+    }
+}
+
+fn scopeguard(group: &str) -> GroupGuard {
+    GroupGuard(group.to_owned())
+}
+
+/// Switching ENGINE= with running apps never makes a second master: an
+/// app a daemon runs is not started again by its unit (an error says to
+/// stop it first), `stop` under the new engine stops it all the same, and
+/// then its unit starts it.
+#[test]
+fn switching_engines_never_makes_two_masters() {
+    let Some(h) = Host::boot("ENGINE=daemon\n") else { return };
+    h.app("sw", 8001, "");
+    let out = h.apps(&["start", "sw"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@sw.service"), "inactive", "a daemon, not a unit");
+    let daemon_pid = h.apps(&["status", "--json", "sw"]);
+    let doc: serde_json::Value = serde_json::from_slice(&daemon_pid.stdout).unwrap();
+    let pid = doc["instances"][0]["pid"].as_i64().unwrap();
+
+    fs::write(h.tmp.path().join("default"), "ENGINE=systemd\n").unwrap();
+    let out = h.apps(&["start", "sw"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already runs outside uwsgi@sw.service"),
+        "{}",
+        show(&out)
+    );
+    let ps = h.sd.run(&["pgrep", "-c", "-f", "apps-enabled/sw.ini"]);
+    let masters_and_workers: i32 = String::from_utf8_lossy(&ps.stdout).trim().parse().unwrap();
+    assert_eq!(masters_and_workers, 2, "one master and its worker");
+    // The unit refuses too, when started by hand.
+    let out = h.sd.systemctl(&["start", "uwsgi@sw.service"]);
+    assert!(!out.status.success());
+    assert_eq!(h.property("uwsgi@sw.service", "ExecMainStatus"), "78");
+
+    let out = h.apps(&["stop", "sw"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sw: stopped")));
+    let out = h.sd.run(&["kill", "-0", &pid.to_string()]);
+    assert!(!out.status.success(), "the daemon {pid} still runs");
+    let out = h.apps(&["start", "sw"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@sw.service"), "active");
+    assert_eq!(h.http_wait(8001), "hello sw");
+}
+
+/// `uwsgi-enapp --now` and `uwsgi-disapp --now` start and stop the app's
+/// unit, and only that one.
+#[test]
+fn enapp_and_disapp_now_go_through_the_unit() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("other", 8002, "");
+    let out = h.apps(&["start", "other"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let other = h.main_pid("uwsgi@other.service");
+    // An available app, not yet enabled.
+    let text = "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:8001\n\
+                wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n";
+    let avail = h.tmp.path().join("etc-uwsgi/apps-available/new.ini");
+    fs::write(&avail, text).unwrap();
+    chmod(&avail, 0o644);
+    let out = h.sd.run(&["/usr/sbin/uwsgi-apps", "enable", "--now", "new"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@new.service"), "active");
+    assert_eq!(h.http_wait(8001), "hello new");
+    let out = h.sd.run(&["/usr/sbin/uwsgi-apps", "disable", "--now", "new"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@new.service"), "inactive");
+    assert_eq!(h.main_pid("uwsgi@other.service"), other, "the other app was not touched");
+}
+
+/// On a systemd host, `service uwsgi ACTION NAME` becomes `systemctl
+/// ACTION uwsgi.service` and drops NAME (Debian's /usr/sbin/service): it
+/// acts on every app. That is why the README says to use `uwsgi-apps
+/// ACTION NAME` or `systemctl ACTION uwsgi@NAME` for one app.
+#[test]
+fn service_uwsgi_acts_on_the_group_unit() {
+    let Some(h) = Host::boot("") else { return };
+    h.app("a", 8001, "");
+    h.app("b", 8002, "");
+    let out = h.sd.run(&["service", "uwsgi", "start", "a"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi.service"), "active");
+    assert_eq!(h.http_wait(8001), "hello a");
+    assert_eq!(h.http_wait(8002), "hello b", "the name was dropped: every app started");
+    let out = h.sd.run(&["service", "uwsgi", "stop", "a"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@b.service"), "inactive", "every app stopped");
+}
