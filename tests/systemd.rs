@@ -437,15 +437,29 @@ fn exec_as_root_and_supplementary_groups_work_in_the_unit() {
         ),
     );
     let out = h.apps(&["start", "grp"]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", show(&out), h.log("grp"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        show(&out),
+        h.log("grp")
+    );
     assert_eq!(h.http_wait(8001), "hello grp");
     let out = h.sd.run(&["stat", "-c", "%U", "/run/uwsgi/proof-grp"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "root", "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "root",
+        "{}",
+        show(&out)
+    );
     let master = h.main_pid("uwsgi@grp.service");
-    let workers = h.sd.run(&["cat", &format!("/proc/{master}/task/{master}/children")]);
+    let workers =
+        h.sd.run(&["cat", &format!("/proc/{master}/task/{master}/children")]);
     let workers = String::from_utf8_lossy(&workers.stdout).into_owned();
     let mut seen = 0;
-    for pid in std::iter::once(master.to_string()).chain(workers.split_whitespace().map(String::from)) {
+    for pid in
+        std::iter::once(master.to_string()).chain(workers.split_whitespace().map(String::from))
+    {
         let status = h.sd.run(&["cat", &format!("/proc/{pid}/status")]);
         let status = String::from_utf8_lossy(&status.stdout).into_owned();
         let line = |key: &str| {
@@ -455,7 +469,10 @@ fn exec_as_root_and_supplementary_groups_work_in_the_unit() {
                 .unwrap_or_default()
                 .to_owned()
         };
-        assert!(line("Uid:").contains(&user.uid.to_string()), "{pid}: {status}");
+        assert!(
+            line("Uid:").contains(&user.uid.to_string()),
+            "{pid}: {status}"
+        );
         assert!(
             line("Groups:").split_whitespace().any(|g| g == gid),
             "{pid} lacks group {gid}: {}",
@@ -487,11 +504,17 @@ fn scopeguard(group: &str) -> GroupGuard {
 /// then its unit starts it.
 #[test]
 fn switching_engines_never_makes_two_masters() {
-    let Some(h) = Host::boot("ENGINE=daemon\n") else { return };
+    let Some(h) = Host::boot("ENGINE=daemon\n") else {
+        return;
+    };
     h.app("sw", 8001, "");
     let out = h.apps(&["start", "sw"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert_eq!(h.sd.is_active("uwsgi@sw.service"), "inactive", "a daemon, not a unit");
+    assert_eq!(
+        h.sd.is_active("uwsgi@sw.service"),
+        "inactive",
+        "a daemon, not a unit"
+    );
     let daemon_pid = h.apps(&["status", "--json", "sw"]);
     let doc: serde_json::Value = serde_json::from_slice(&daemon_pid.stdout).unwrap();
     let pid = doc["instances"][0]["pid"].as_i64().unwrap();
@@ -507,6 +530,23 @@ fn switching_engines_never_makes_two_masters() {
     let ps = h.sd.run(&["pgrep", "-c", "-f", "apps-enabled/sw.ini"]);
     let masters_and_workers: i32 = String::from_utf8_lossy(&ps.stdout).trim().parse().unwrap();
     assert_eq!(masters_and_workers, 2, "one master and its worker");
+    // doctor says which engine runs it.
+    let out = h.apps(&["doctor", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mismatch = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "engine-mismatch")
+        .unwrap_or_else(|| panic!("no engine-mismatch finding: {doc}"));
+    assert_eq!(mismatch["app"], "app/sw");
+    assert!(
+        mismatch["message"]
+            .as_str()
+            .unwrap()
+            .contains("runs under the daemon engine"),
+        "{mismatch}"
+    );
     // The unit refuses too, when started by hand.
     let out = h.sd.systemctl(&["start", "uwsgi@sw.service"]);
     assert!(!out.status.success());
@@ -514,7 +554,7 @@ fn switching_engines_never_makes_two_masters() {
 
     let out = h.apps(&["stop", "sw"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sw: stopped")));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sw: stopped"));
     let out = h.sd.run(&["kill", "-0", &pid.to_string()]);
     assert!(!out.status.success(), "the daemon {pid} still runs");
     let out = h.apps(&["start", "sw"]);
@@ -538,14 +578,20 @@ fn enapp_and_disapp_now_go_through_the_unit() {
     let avail = h.tmp.path().join("etc-uwsgi/apps-available/new.ini");
     fs::write(&avail, text).unwrap();
     chmod(&avail, 0o644);
-    let out = h.sd.run(&["/usr/sbin/uwsgi-apps", "enable", "--now", "new"]);
+    let out =
+        h.sd.run(&["/usr/sbin/uwsgi-apps", "enable", "--now", "new"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(h.sd.is_active("uwsgi@new.service"), "active");
     assert_eq!(h.http_wait(8001), "hello new");
-    let out = h.sd.run(&["/usr/sbin/uwsgi-apps", "disable", "--now", "new"]);
+    let out =
+        h.sd.run(&["/usr/sbin/uwsgi-apps", "disable", "--now", "new"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(h.sd.is_active("uwsgi@new.service"), "inactive");
-    assert_eq!(h.main_pid("uwsgi@other.service"), other, "the other app was not touched");
+    assert_eq!(
+        h.main_pid("uwsgi@other.service"),
+        other,
+        "the other app was not touched"
+    );
 }
 
 /// On a systemd host, `service uwsgi ACTION NAME` becomes `systemctl
@@ -561,8 +607,74 @@ fn service_uwsgi_acts_on_the_group_unit() {
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(h.sd.is_active("uwsgi.service"), "active");
     assert_eq!(h.http_wait(8001), "hello a");
-    assert_eq!(h.http_wait(8002), "hello b", "the name was dropped: every app started");
+    assert_eq!(
+        h.http_wait(8002),
+        "hello b",
+        "the name was dropped: every app started"
+    );
     let out = h.sd.run(&["service", "uwsgi", "stop", "a"]);
     assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(h.sd.is_active("uwsgi@b.service"), "inactive", "every app stopped");
+    assert_eq!(
+        h.sd.is_active("uwsgi@b.service"),
+        "inactive",
+        "every app stopped"
+    );
+}
+
+/// doctor knows Debian's `uwsgi-app@.service` (the real file, from the
+/// installed uwsgi-core): enabled for an app with `die-on-term`, its
+/// SIGQUIT would reload the app instead of stopping it.
+#[test]
+fn doctor_warns_about_debians_unit_on_a_die_on_term_app() {
+    let debian = Path::new("/lib/systemd/system/uwsgi-app@.service");
+    assert!(
+        debian.is_file(),
+        "uwsgi-core's unit is installed (scripts/deps.sh)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let units = root.join("lib/systemd/system");
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    for dir in [
+        &units,
+        &wants,
+        &root.join("etc/uwsgi/apps-available"),
+        &root.join("etc/uwsgi/apps-enabled"),
+    ] {
+        fs::create_dir_all(dir).unwrap();
+    }
+    fs::copy(debian, units.join("uwsgi-app@.service")).unwrap();
+    for (name, text) in [
+        ("dot", "[uwsgi]\ndie-on-term = true\n"),
+        ("calm", "[uwsgi]\nmaster = true\n"),
+    ] {
+        fs::write(
+            root.join(format!("etc/uwsgi/apps-available/{name}.ini")),
+            text,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/uwsgi-app@.service",
+            wants.join(format!("uwsgi-app@{name}.service")),
+        )
+        .unwrap();
+    }
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_uwsgi-apps"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["--root", root.to_str().unwrap(), "doctor", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "debian-unit-sigquit")
+        .collect();
+    assert_eq!(found.len(), 1, "{doc}");
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("uwsgi-app@dot.service"));
 }
