@@ -51,6 +51,15 @@ impl Host {
     /// `settings` is /etc/default/uwsgi. `None`: not root (a developer's
     /// run; never in CI).
     fn boot(settings: &str) -> Option<Host> {
+        Host::boot_with(settings, |b, _| b)
+    }
+
+    /// `boot`, with more to the manager (binds) from `more`, which gets
+    /// the host tree's directory.
+    fn boot_with(
+        settings: &str,
+        more: impl FnOnce(common::systemd::SystemdBuilder, &Path) -> common::systemd::SystemdBuilder,
+    ) -> Option<Host> {
         let tmp = tempfile::tempdir().expect("temporary directory");
         let t = tmp.path();
         chmod(t, 0o755);
@@ -86,8 +95,8 @@ impl Host {
             .bind_ro(t.join("default"), "/etc/default/uwsgi")
             .bind(t.join("log"), "/var/log/uwsgi")
             .bind(t.join("lib"), "/var/lib/uwsgi")
-            .bind_ro(t.join("srv"), "/srv/uwsgi-test")
-            .boot()?;
+            .bind_ro(t.join("srv"), "/srv/uwsgi-test");
+        let sd = more(sd, t).boot()?;
         Some(Host { tmp, sd })
     }
 
@@ -677,4 +686,133 @@ fn doctor_warns_about_debians_unit_on_a_die_on_term_app() {
         .as_str()
         .unwrap()
         .contains("uwsgi-app@dot.service"));
+}
+
+/// The maintainer-script helper of another package, on a systemd host:
+/// install, upgrade, remove and purge of that package start, restart and
+/// stop its own app's unit and never another app (before, it called
+/// `invoke-rc.d uwsgi ACTION NAME`, which systemd turns into an action on
+/// uwsgi.service: removing one package stopped every app). A start that
+/// policy-rc.d forbids is said to be forbidden and not made.
+#[test]
+fn the_maintscript_helper_touches_only_its_own_app_on_a_systemd_host() {
+    let policy = std::sync::Mutex::new(None::<PathBuf>);
+    let Some(h) = Host::boot_with("", |b, t| {
+        // What a host with the package installed has: its init script,
+        // its programs, dpkg's record of it, and a policy that allows.
+        let init = t.join("init");
+        fs::copy(repo("debian/uwsgi-apps.uwsgi.init"), &init).unwrap();
+        chmod(&init, 0o755);
+        let status = t.join("dpkg-status");
+        let mut text = fs::read_to_string("/var/lib/dpkg/status").unwrap();
+        text.push_str(
+            "\nPackage: uwsgi-apps\nStatus: install ok installed\nPriority: optional\n\
+             Section: httpd\nMaintainer: test\nArchitecture: amd64\nVersion: 0.1.1\n\
+             Description: test\n",
+        );
+        fs::write(&status, text).unwrap();
+        let allow = t.join("policy-rc.d");
+        fs::write(&allow, "#!/bin/sh\nexit 0\n").unwrap();
+        chmod(&allow, 0o755);
+        *policy.lock().unwrap() = Some(allow.clone());
+        let bin = env!("CARGO_BIN_EXE_uwsgi-apps");
+        b.bind_ro(&init, "/etc/init.d/uwsgi")
+            .bind_ro(bin, "/usr/sbin/uwsgi-enapp")
+            .bind_ro(bin, "/usr/sbin/uwsgi-disapp")
+            .bind_ro(bin, "/usr/sbin/uwsgi-query")
+            .bind_ro(&status, "/var/lib/dpkg/status")
+            .bind_ro(&allow, "/usr/sbin/policy-rc.d")
+    }) else {
+        return;
+    };
+    let policy = policy.into_inner().unwrap().unwrap();
+    h.app("other", 8002, "");
+    let out = h.apps(&["start", "other"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let other = h.main_pid("uwsgi@other.service");
+    // The package's app, available and not enabled yet.
+    let avail = h.tmp.path().join("etc-uwsgi/apps-available/mine.ini");
+    fs::write(
+        &avail,
+        "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:8001\n\
+         wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n",
+    )
+    .unwrap();
+    chmod(&avail, 0o644);
+    let helper = repo("debian/maintscript-helper/uwsgi-apps-maintscript-helper");
+    let script = |name: &str, args: &str, call: &str| -> Output {
+        let text = format!(
+            "DPKG_MAINTSCRIPT_NAME={name}; DPKG_MAINTSCRIPT_PACKAGE=mine; \
+             set -- {args}; . {}; uwsgi_apps_invoke {call} mine",
+            helper.display()
+        );
+        h.sd.run(&["sh", "-c", &text])
+    };
+
+    let out = script("postinst", "configure", "enapp");
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        h.sd.is_active("uwsgi@mine.service"),
+        "active",
+        "{}",
+        show(&out)
+    );
+    assert_eq!(h.http_wait(8001), "hello mine");
+    assert_eq!(h.main_pid("uwsgi@other.service"), other);
+    let mine = h.main_pid("uwsgi@mine.service");
+
+    let out = script("postinst", "configure 0.9", "enapp");
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(
+        h.main_pid("uwsgi@mine.service"),
+        mine,
+        "an upgrade restarts it"
+    );
+    assert_eq!(h.main_pid("uwsgi@other.service"), other);
+
+    let out = script("prerm", "remove", "disapp");
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(h.sd.is_active("uwsgi@mine.service"), "inactive");
+    assert!(!h
+        .tmp
+        .path()
+        .join("etc-uwsgi/apps-enabled/mine.ini")
+        .exists());
+    assert_eq!(
+        h.main_pid("uwsgi@other.service"),
+        other,
+        "the other app kept running"
+    );
+    assert_eq!(
+        h.sd.is_active("uwsgi.service"),
+        "inactive",
+        "never the group"
+    );
+
+    let out = script("postrm", "purge", "disapp");
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!h.tmp.path().join("lib/app/disabled_by_maint/mine").exists());
+
+    // Installed again, with a policy that forbids starts.
+    fs::write(&policy, "#!/bin/sh\nexit 101\n").unwrap();
+    let out = script("postinst", "configure", "enapp");
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        h.tmp
+            .path()
+            .join("etc-uwsgi/apps-enabled/mine.ini")
+            .exists(),
+        "enabled"
+    );
+    assert_eq!(
+        h.sd.is_active("uwsgi@mine.service"),
+        "inactive",
+        "not started"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("forbidden"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(h.main_pid("uwsgi@other.service"), other);
 }
