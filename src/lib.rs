@@ -53,6 +53,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .unwrap_or(Applet::UwsgiApps);
     output::set_program_name(program.name());
 
+    // The Emperor's wrapper for its vassals is this program under another
+    // name, called as uWSGI would be (`--ini NAME.ini`), not as a command.
+    let called_as = args.first().and_then(|a| Path::new(a).file_name());
+    if called_as == Some(std::ffi::OsStr::new(service::engine::emperor::WRAPPER_NAME)) {
+        let layout = Layout::new(
+            std::env::var_os("UWSGI_APPS_ROOT").unwrap_or_else(|| "/".into()),
+            std::env::var_os("UWSGI_APPS_DAEMON").unwrap_or_else(|| layout::DEFAULT_DAEMON.into()),
+        );
+        return match output::exec::vassal(&layout, &args[1..]) {
+            Ok(code) => code,
+            Err(e) => {
+                output::error(&e);
+                e.exit_status().code()
+            }
+        };
+    }
+
     match dispatch(program, args) {
         Ok(code) => code,
         Err(e) => {

@@ -816,3 +816,50 @@ fn the_maintscript_helper_touches_only_its_own_app_on_a_systemd_host() {
     );
     assert_eq!(h.main_pid("uwsgi@other.service"), other);
 }
+
+/// ENGINE=emperor on a systemd host: uwsgi.service runs one Emperor (in
+/// its cgroup), the apps are its vassals, and stopping the unit stops
+/// them all and the Emperor.
+#[test]
+fn the_group_unit_runs_an_emperor_under_engine_emperor() {
+    let Some(h) = Host::boot_with("ENGINE=emperor\n", |b, _| {
+        b.bind_ro(
+            env!("CARGO_BIN_EXE_uwsgi-apps"),
+            "/usr/lib/uwsgi-apps/uwsgi-apps-vassal",
+        )
+    }) else {
+        return;
+    };
+    h.app("a", 8001, "");
+    h.app("b", 8002, "");
+    let out = h.sd.systemctl(&["start", "uwsgi.service"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        show(&out),
+        h.sd.journal("uwsgi.service")
+    );
+    assert_eq!(h.http_wait(8001), "hello a");
+    assert_eq!(h.http_wait(8002), "hello b");
+    let tree =
+        h.sd.systemctl(&["status", "--no-pager", "-l", "uwsgi.service"]);
+    let tree = String::from_utf8_lossy(&tree.stdout).into_owned();
+    assert!(
+        tree.contains("--emperor"),
+        "the Emperor runs in uwsgi.service: {tree}"
+    );
+    assert!(
+        tree.contains("apps-enabled/a.ini"),
+        "with its vassals: {tree}"
+    );
+    let out = h.apps(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = h.sd.systemctl(&["stop", "uwsgi.service"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let ps = h.sd.run(&["pgrep", "-c", "uwsgi-core"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ps.stdout).trim(),
+        "0",
+        "something outlived the stop"
+    );
+}

@@ -249,6 +249,7 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
         sockets::check(f, inherited_options.as_ref(), &mut findings);
     }
     groups::check(layout, &processes, &facts, &mut findings);
+    groups::check_tyrants(&processes, &mut findings);
     engines::check(layout, &settings, &processes, &facts, &mut findings);
 
     if !scope.everything() {

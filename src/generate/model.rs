@@ -186,7 +186,7 @@ fn operands_of(name: &str) -> Operands {
         "uwsgi-disapp" | "disable" => names(NameKind::Enabled, None),
         "uwsgi-query" | "query" => names(NameKind::Available, Some(1)),
         "doctor" => names(NameKind::Available, None),
-        "start" | "stop" | "reload" | "force-reload" | "restart" | "status" => {
+        "start" | "stop" | "reload" | "force-reload" | "restart" | "status" | "exec" => {
             names(NameKind::Confnames, None)
         }
         "initd" => Operands::Initd,

@@ -17,6 +17,7 @@ use std::process::Command;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::name::{display_path, Confspec};
+use crate::service::engine::emperor;
 use crate::service::engine::systemd::{self, exit};
 use crate::service::engine::{Context, Instance};
 use crate::service::plan::{self, Options};
@@ -80,6 +81,79 @@ pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Res
         .map(|n| ("NOTIFY_SOCKET".into(), n))
         .into_iter()
         .collect();
+    let env = recipe.environment(&spec, &extra);
+    let program = recipe.program();
+    let err = Command::new(program)
+        .args(&prepared.args)
+        .env_clear()
+        .envs(env)
+        .current_dir("/")
+        .exec();
+    Err(Error::os(format!("run {}", display_path(program)), err))
+}
+
+/// What the Emperor's vassals exit with when they must not run: the
+/// Emperor then forgets the vassal instead of respawning it (uWSGI's
+/// UWSGI_EXILE_CODE).
+pub const VASSAL_EXILE: i32 = 26;
+
+/// The Emperor's wrapper (`uwsgi-apps-vassal --ini NAME.ini`, see
+/// `service::engine::emperor`): the recipe for the instance the link's
+/// name stands for, then uWSGI in its place, with the Emperor's channel
+/// (`UWSGI_EMPEROR_FD` and the descriptor it names, which stays open) and
+/// the readiness socket `start` listens on. It says its pid there first
+/// (`MAINPID=`), so that `start` sees the vassal die at once.
+pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
+    let Some(name) = emperor::vassal_arg(args) else {
+        super::error("not started as the Emperor's wrapper: no vassal file name in its arguments");
+        return Ok(VASSAL_EXILE);
+    };
+    let spec = match emperor::spec_of_link(name) {
+        Ok(s) => s,
+        Err(e) => {
+            super::error(e);
+            return Ok(VASSAL_EXILE);
+        }
+    };
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let targets = plan::plan_specs(layout, std::slice::from_ref(&spec))?;
+    let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
+        super::error(format_args!(
+            "{spec} is not enabled; the Emperor's link to it is stale"
+        ));
+        return Ok(VASSAL_EXILE);
+    };
+    let recipe = context.recipe();
+    let prepared = match recipe.prepare(&config) {
+        Ok(p) => p,
+        Err(Refusal::Refused(why)) => {
+            super::error(format_args!("{spec}: {why}"));
+            return Ok(VASSAL_EXILE);
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    for w in &prepared.run_as.warnings {
+        super::warning(format_args!("{spec}: {w}"));
+    }
+    let notify = layout.notify_socket(&spec);
+    let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            k.to_str().is_some_and(|k| {
+                matches!(
+                    k,
+                    "UWSGI_EMPEROR_FD" | "UWSGI_EMPEROR_FD_CONFIG" | "UWSGI_BROODLORD_NUM"
+                )
+            })
+        })
+        .collect();
+    extra.push(("NOTIFY_SOCKET".into(), notify.clone().into_os_string()));
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to(
+            format!("MAINPID={}\n", std::process::id()).as_bytes(),
+            &notify,
+        );
+    }
     let env = recipe.environment(&spec, &extra);
     let program = recipe.program();
     let err = Command::new(program)

@@ -8,6 +8,7 @@
 //! A new engine is a new file here and one arm in `select`.
 
 pub mod daemon;
+pub mod emperor;
 pub mod reload;
 pub mod systemd;
 
@@ -163,24 +164,6 @@ pub fn select<'a>(context: &'a Context<'a>) -> Box<dyn Engine + 'a> {
     match context.engine() {
         EngineKind::Daemon => Box::new(daemon::DaemonEngine::new(context)),
         EngineKind::Systemd => Box::new(systemd::SystemdEngine::new(context)),
-        EngineKind::Emperor => Box::new(Unavailable("ENGINE=emperor is not available yet")),
-    }
-}
-
-/// An engine that cannot run anything, and says why for each instance.
-struct Unavailable(&'static str);
-
-impl Engine for Unavailable {
-    fn start(&self, batch: &[Instance<'_>], done: Sink<'_>) {
-        (0..batch.len()).for_each(|i| done(i, Finished::failed(self.0)));
-    }
-    fn stop(&self, batch: &[Instance<'_>], done: Sink<'_>) {
-        (0..batch.len()).for_each(|i| done(i, Finished::failed(self.0)));
-    }
-    fn reload(&self, batch: &[Instance<'_>], _force: bool, done: Sink<'_>) {
-        (0..batch.len()).for_each(|i| done(i, Finished::failed(self.0)));
-    }
-    fn status(&self, _instance: Instance<'_>) -> InstanceStatus {
-        InstanceStatus::Unknown
+        EngineKind::Emperor => Box::new(emperor::EmperorEngine::new(context)),
     }
 }
