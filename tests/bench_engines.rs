@@ -1,0 +1,175 @@
+//! Not a test: the benchmark of the three engines (every test here is
+//! `#[ignore]`d; `bench/engines.sh` runs them with `--ignored`). It prints
+//! numbers and asserts only that the apps really ran. Start and stop of N
+//! apps (N=50 by default) under the daemon engine and the Emperor engine
+//! (under a temporary `--root`), and under the systemd engine through
+//! `uwsgi.service` (a real systemd in its own namespaces, the package's
+//! units); and for each, the stop of one app, the floor a stop of many is
+//! compared with.
+
+mod common;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::live::{self, Live};
+use common::systemd::Systemd;
+
+fn n() -> usize {
+    std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+fn timed(what: &str, f: impl FnOnce() -> Output) -> Duration {
+    let t = Instant::now();
+    let out = f();
+    let d = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d
+}
+
+/// Workers a few ms old lose the SIGINT of a stop (uWSGI 2.0.21), and
+/// every front end would then measure uWSGI's 60 s mercy: let them settle.
+fn settle() {
+    std::thread::sleep(Duration::from_secs(1));
+}
+
+fn row(engine: &str, n: usize, start: Duration, stop: Duration, one: Duration) {
+    println!(
+        "{engine:<8} start {n}: {:>6.2} s   stop {n}: {:>6.2} s   stop 1: {:>5.2} s   stop {n} / stop 1: {:>4.2}x",
+        start.as_secs_f64(),
+        stop.as_secs_f64(),
+        one.as_secs_f64(),
+        stop.as_secs_f64() / one.as_secs_f64()
+    );
+}
+
+fn under_root(engine: &str, settings: &str) {
+    let n = n();
+    let live = Live::new();
+    live.settings(settings);
+    let ports: Vec<u16> = (0..n).map(|i| live.app(&format!("a{i:03}"), "")).collect();
+    let start = timed("start", || live.initd(&["start"]));
+    for (i, port) in ports.iter().enumerate() {
+        assert_eq!(
+            live::http_wait(*port, Duration::from_secs(30)),
+            format!("hello a{i:03}")
+        );
+    }
+    settle();
+    let stop = timed("stop", || live.initd(&["stop"]));
+    timed("start one", || live.initd(&["start", "a000"]));
+    settle();
+    let one = timed("stop one", || live.initd(&["stop", "a000"]));
+    row(engine, n, start, stop, one);
+}
+
+#[test]
+#[ignore]
+fn bench_daemon_engine() {
+    under_root("daemon", "ENGINE=daemon\n");
+}
+
+#[test]
+#[ignore]
+fn bench_emperor_engine() {
+    under_root("emperor", "ENGINE=emperor\n");
+}
+
+#[test]
+#[ignore]
+fn bench_systemd_engine() {
+    let n = n();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    live::chmod(t, 0o755);
+    for dir in [
+        "etc-uwsgi/apps-available",
+        "etc-uwsgi/apps-enabled",
+        "log",
+        "srv",
+        "lib",
+    ] {
+        std::fs::create_dir_all(t.join(dir)).unwrap();
+    }
+    for dir in [
+        "etc-uwsgi",
+        "etc-uwsgi/apps-available",
+        "etc-uwsgi/apps-enabled",
+        "srv",
+    ] {
+        live::chmod(&t.join(dir), 0o755);
+    }
+    std::fs::write(
+        t.join("srv/app.py"),
+        "def application(e, s):\n    s('200 OK', [])\n    return [b'hello']\n",
+    )
+    .unwrap();
+    live::chmod(&t.join("srv/app.py"), 0o644);
+    std::fs::write(t.join("default"), "").unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for i in 0..n {
+        let file = format!("a{i:03}.ini");
+        let text = format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{}\n\
+             wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n",
+            9000 + i
+        );
+        std::fs::write(t.join("etc-uwsgi/apps-available").join(&file), text).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../apps-available/{file}"),
+            t.join("etc-uwsgi/apps-enabled").join(&file),
+        )
+        .unwrap();
+    }
+    let Some(sd) = Systemd::builder()
+        .unit_file_as(
+            repo.join("debian/uwsgi-apps.uwsgi@.service"),
+            "uwsgi@.service",
+        )
+        .unit_file_as(
+            repo.join("debian/uwsgi-apps.uwsgi.service"),
+            "uwsgi.service",
+        )
+        .bind_ro(env!("CARGO_BIN_EXE_uwsgi-apps"), "/usr/sbin/uwsgi-apps")
+        .bind_ro(
+            repo.join("debian/conf/default.ini"),
+            "/usr/share/uwsgi/conf/default.ini",
+        )
+        .bind(t.join("etc-uwsgi"), "/etc/uwsgi")
+        .bind_ro(t.join("default"), "/etc/default/uwsgi")
+        .bind(t.join("log"), "/var/log/uwsgi")
+        .bind(t.join("lib"), "/var/lib/uwsgi")
+        .bind_ro(t.join("srv"), "/srv/uwsgi-test")
+        .boot()
+    else {
+        return;
+    };
+    let start = timed("systemctl start uwsgi", || {
+        sd.systemctl(&["start", "uwsgi.service"])
+    });
+    for i in 0..n {
+        assert_eq!(
+            sd.http_get(9000 + i as u16).as_deref(),
+            Ok("hello"),
+            "a{i:03}"
+        );
+    }
+    settle();
+    let stop = timed("systemctl stop uwsgi", || {
+        sd.systemctl(&["stop", "uwsgi.service"])
+    });
+    timed("start one", || {
+        sd.systemctl(&["start", "uwsgi@a000.service"])
+    });
+    settle();
+    let one = timed("stop one", || sd.systemctl(&["stop", "uwsgi@a000.service"]));
+    row("systemd", n, start, stop, one);
+}
