@@ -5,6 +5,7 @@
 //! `uwsgi-query`, or `uwsgi-apps COMMAND`), parses the command line once,
 //! and hands plain options to the modules that do the work:
 //!
+//! * `display`: how names and paths are shown (text and JSON);
 //! * `name`, `layout`: names, confspecs, formats, and every path;
 //! * `discovery`: finding the apps on disk (one directory walk);
 //! * `settings`, `config`: reading /etc/default/uwsgi and app configs;
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod config;
 pub mod discovery;
+pub mod display;
 pub mod error;
 pub mod exit;
 pub mod generate;

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 pub use crate::config::normalize_lexically;
 use crate::config::tree::{self, ConfigTree, PullKind, Pulled};
 use crate::discovery::EnabledConfig;
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::name::display_path;
 
 /// One path on the way to a config that someone other than root can change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,14 +78,14 @@ impl fmt::Display for UnsafePath {
 
 fn user_name(uid: u32) -> String {
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => crate::name::display_name(std::ffi::OsStr::new(&u.name)),
+        Ok(Some(u)) => crate::display::display_name(std::ffi::OsStr::new(&u.name)),
         _ => uid.to_string(),
     }
 }
 
 fn group_name(gid: u32) -> String {
     match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
-        Ok(Some(g)) => crate::name::display_name(std::ffi::OsStr::new(&g.name)),
+        Ok(Some(g)) => crate::display::display_name(std::ffi::OsStr::new(&g.name)),
         _ => gid.to_string(),
     }
 }

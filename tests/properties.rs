@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 
 use uwsgi_apps::discovery;
+use uwsgi_apps::display::{display_name, sanitize};
 use uwsgi_apps::doctor::{self, procfs, runtime, Finding, Severity};
 use uwsgi_apps::exit::{ExitStatus, LsbStatus};
 use uwsgi_apps::layout::Layout;
-use uwsgi_apps::name::{display_name, sanitize, Confspec, Format, Namespace};
+use uwsgi_apps::name::{Confspec, Format, Namespace};
 
 fn no_control(s: &str) -> bool {
     !s.chars().any(char::is_control)

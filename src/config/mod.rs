@@ -30,8 +30,9 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
-use crate::name::{display_path, Format};
+use crate::name::Format;
 
 /// The largest configuration file the readers accept. Real configs are a
 /// few kilobytes; the cap keeps a mistake (a log file named `x.ini`, a link
@@ -488,7 +489,7 @@ fn lookup<T>(
     source: &Path,
     option: &str,
 ) -> Result<T> {
-    let shown = crate::name::sanitize(std::ffi::OsStr::new(name));
+    let shown = crate::display::sanitize(std::ffi::OsStr::new(name));
     match found {
         Ok(Some(t)) => Ok(t),
         Ok(None) if name.is_empty() => Err(Error::Failed(format!(

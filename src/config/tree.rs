@@ -50,7 +50,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{expand, read_bounded, ConfigOptions, SourcedOption, MAX_CONFIG_SIZE};
-use crate::name::{display_path, Confspec, Format};
+use crate::display::display_path;
+use crate::name::{Confspec, Format};
 
 /// uWSGI's working directory while it reads its config: the front end
 /// starts every instance in `/`.

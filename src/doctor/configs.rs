@@ -17,8 +17,9 @@ use std::time::Duration;
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config;
 use crate::config::tree;
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Format};
+use crate::name::Format;
 use crate::settings::Settings;
 
 /// At most this many reader notes per file: one broken file must not drown

@@ -11,8 +11,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, NamespaceFacts, Severity};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec, Format, Namespace};
+use crate::name::{Confspec, Format, Namespace};
 
 /// Directories that tools expect to be real directories.
 pub fn check_config_dir(layout: &Layout, findings: &mut Vec<Finding>) {

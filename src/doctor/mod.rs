@@ -34,10 +34,11 @@ use std::path::PathBuf;
 use crate::config::tree::{self, ConfigTree};
 use crate::config::{ConfigOptions, RunAs};
 use crate::discovery::{self, Discovery};
+use crate::display::{display_path, json_text, sanitize};
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
-use crate::name::{display_path, json_text, sanitize, Confspec, Namespace};
+use crate::name::{Confspec, Namespace};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,8 +9,9 @@ use std::path::Path;
 
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config::tree::{ConfigTree, Pulled};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec};
+use crate::name::Confspec;
 use crate::safety::{self, Reach};
 use crate::settings::Settings;
 

@@ -12,8 +12,9 @@ use std::io;
 use std::path::Path;
 
 use super::{Finding, NamespaceFacts, Severity};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec};
+use crate::name::Confspec;
 use crate::process::{pidfile, Daemon, Identity};
 
 /// What a pidfile says.

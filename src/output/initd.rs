@@ -14,10 +14,11 @@
 
 use std::ffi::OsString;
 
+use crate::display::display_path;
 use crate::error::Result;
 use crate::exit::LsbStatus;
 use crate::layout::Layout;
-use crate::name::{display_path, Namespace};
+use crate::name::Namespace;
 use crate::service::engine::Context;
 use crate::service::plan::{self, Options};
 use crate::service::report::{InstanceStatus, Outcome, Report};

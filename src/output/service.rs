@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::display::json_text;
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
-use crate::name::{json_text, Confspec};
+use crate::name::Confspec;
 use crate::service::engine::Context;
 use crate::service::plan::{self, Choices, Options};
 use crate::service::report::{InstanceStatus, Outcome, Report};
@@ -164,7 +165,7 @@ pub fn failure_text(report: &Report) -> Option<String> {
         text.push_str("\nlast lines of its log:");
         for l in tail.lines() {
             text.push_str("\n    ");
-            text.push_str(&crate::name::sanitize(l.as_ref()));
+            text.push_str(&crate::display::sanitize(l.as_ref()));
         }
     }
     Some(text)

@@ -27,7 +27,7 @@ use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
 use super::identity::open_pidfd;
 use super::notify::NotifySocket;
 use super::{pidfile, procfs, wait::timespec};
-use crate::name::{display_path, sanitize};
+use crate::display::{display_path, sanitize};
 
 /// Everything one start needs.
 #[derive(Debug)]

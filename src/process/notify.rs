@@ -138,7 +138,7 @@ fn give_socket_to(path: &Path, uid: u32, gid: u32) -> Result<()> {
     if !meta.file_type().is_socket() {
         return Err(Error::Failed(format!(
             "{} is no longer the notify socket just made (replaced by something else); refusing to change its owner",
-            crate::name::display_path(path)
+            crate::display::display_path(path)
         )));
     }
     let by_fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));

@@ -93,7 +93,7 @@ pub fn seal(path: &Path) -> Result<()> {
     if !file.metadata().at("stat pidfile", path)?.is_file() {
         return Err(Error::Failed(format!(
             "the pidfile {} is not a regular file",
-            crate::name::display_path(path)
+            crate::display::display_path(path)
         )));
     }
     fchown(&file, Some(0), Some(0)).at("change the owner of pidfile", path)?;

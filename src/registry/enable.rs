@@ -17,10 +17,11 @@ use super::markers::{self, MarkerIndex};
 use super::pattern::NamePattern;
 use super::{app_label, json_str, shell_word, SwitchOptions};
 use crate::discovery::{self, AvailableApp, EntryKind};
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::layout::{Actor, Layout, MarkerKind};
-use crate::name::{display_path, Confspec, Namespace};
+use crate::name::{Confspec, Namespace};
 use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,12 +223,12 @@ fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
             // is best explained by the OS error itself.
             std::fs::metadata(dir).map_err(|e| Error::io("open directory", dir, e))?;
             let target = std::fs::read_link(dir)
-                .map(|t| crate::name::display_path(&t))
+                .map(|t| crate::display::display_path(&t))
                 .unwrap_or_else(|_| "?".into());
             Err(Error::Failed(format!(
                 "{} is a symbolic link (to {target}), not a directory: refusing to \
                  make or remove app links through it; make it a real directory",
-                crate::name::display_path(dir)
+                crate::display::display_path(dir)
             )))
         }
         _ => Ok(()),
@@ -337,7 +338,7 @@ impl Run<'_> {
                             app_label(&ns, &target.confname),
                             files
                                 .iter()
-                                .map(|(f, _)| crate::name::display_name(f))
+                                .map(|(f, _)| crate::display::display_name(f))
                                 .collect::<Vec<_>>()
                                 .join(" and ")
                         )),
@@ -677,7 +678,7 @@ fn ask_for_names(layout: &Layout, dir: Direction) -> Result<Vec<OsString>> {
 fn label_of(outcome: &Outcome) -> String {
     match &outcome.app {
         Some((ns, name, _)) => app_label(ns, name),
-        None => crate::name::display_name(&outcome.argument),
+        None => crate::display::display_name(&outcome.argument),
     }
 }
 

@@ -23,9 +23,10 @@ use super::link::{is_temp_name, EnabledLink, LinkState};
 use super::markers::{self, MarkerIndex};
 use super::{app_label, json_str};
 use crate::discovery::{self, EntryKind};
+use crate::display::sanitize;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{Actor, Layout};
-use crate::name::{sanitize, Format, Namespace};
+use crate::name::{Format, Namespace};
 
 /// One app file, as `list` shows it.
 #[derive(Debug, Clone)]

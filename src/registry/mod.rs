@@ -19,7 +19,8 @@ use std::ffi::{OsStr, OsString};
 use serde_json::Value;
 
 use crate::cli::{DisableArgs, EnableArgs};
-use crate::name::{display_name, json_text, sanitize, Namespace};
+use crate::display::{display_name, json_text, sanitize};
+use crate::name::Namespace;
 
 pub use enable::Direction;
 
@@ -100,7 +101,7 @@ pub fn shell_word(ns: &Namespace, name: &OsStr) -> String {
     }
 }
 
-/// A name or path as a JSON string (`name::json_text`: bytes that are not
+/// A name or path as a JSON string (`display::json_text`: bytes that are not
 /// UTF-8 go out lossy, since JSON has no way to carry them).
 pub fn json_str(s: &OsStr) -> Value {
     Value::String(json_text(s))

@@ -6,9 +6,10 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::discovery::{self, Discovery};
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec, Namespace};
+use crate::name::{Confspec, Namespace};
 use crate::settings::Settings;
 
 use super::report::{Report, Target};

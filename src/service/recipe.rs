@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 use crate::config::after_drop::{self, Effect};
 use crate::config::{run_as_with_env, RunAs};
 use crate::discovery::EnabledConfig;
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec, Format};
+use crate::name::{Confspec, Format};
 use crate::process::pidfile;
 use crate::settings::Settings;
 

@@ -6,7 +6,8 @@
 use std::ffi::OsString;
 
 use crate::discovery::EnabledConfig;
-use crate::name::{display_name, Confspec};
+use crate::display::display_name;
+use crate::name::Confspec;
 
 /// One instance to act on, as named (or as found, for "all").
 #[derive(Debug, Clone)]

@@ -6,9 +6,10 @@ use std::io;
 use std::os::unix::fs::{lchown, DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec};
+use crate::name::Confspec;
 use crate::safety::{UnsafePath, Writable};
 
 /// Make the runtime dirs of an instance — `/run/uwsgi`, `/run/uwsgi/NS`

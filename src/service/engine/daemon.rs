@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::discovery::EnabledConfig;
-use crate::name::display_path;
+use crate::display::display_path;
 use crate::process::identity::open_pidfd;
 use crate::process::launch::{self, LaunchSpec, SETTLE_MAX};
 use crate::process::notify::NotifySocket;
@@ -467,7 +467,7 @@ fn no_app_warning(log: &std::path::Path, offset: u64) -> Vec<String> {
             };
             format!(
                 "{what}; its log says: {}; see {}",
-                crate::name::sanitize(line.as_ref()),
+                crate::display::sanitize(line.as_ref()),
                 display_path(log)
             )
         })
