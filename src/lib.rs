@@ -74,23 +74,23 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
     match program {
         Applet::Enapp => {
             let cli: EnappCli = parse(args);
-            registry::enable::run(
+            output::registry::switch(
                 &cli.global.layout(),
                 registry::Direction::Enable,
-                &registry::SwitchOptions::from_enable(&cli.args),
+                &enable_options(&cli.args),
             )
         }
         Applet::Disapp => {
             let cli: DisappCli = parse(args);
-            registry::enable::run(
+            output::registry::switch(
                 &cli.global.layout(),
                 registry::Direction::Disable,
-                &registry::SwitchOptions::from_disable(&cli.args),
+                &disable_options(&cli.args),
             )
         }
         Applet::Query => {
             let cli: QueryCli = parse(args);
-            registry::query::run(&cli.root.layout(), cli.args.name.as_deref(), cli.args.quiet)
+            output::registry::query(&cli.root.layout(), cli.args.name.as_deref(), cli.args.quiet)
         }
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
@@ -104,18 +104,18 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 // interface (hidden from help).
                 Command::Generate(args) => generate::generate(&args),
                 Command::CompleteNames(args) => generate::complete_names(&layout, &args),
-                Command::Enable(a) => registry::enable::run(
+                Command::Enable(a) => output::registry::switch(
                     &layout,
                     registry::Direction::Enable,
-                    &registry::SwitchOptions::from_enable(&a),
+                    &enable_options(&a),
                 ),
-                Command::Disable(a) => registry::enable::run(
+                Command::Disable(a) => output::registry::switch(
                     &layout,
                     registry::Direction::Disable,
-                    &registry::SwitchOptions::from_disable(&a),
+                    &disable_options(&a),
                 ),
-                Command::Query(a) => registry::query::run(&layout, a.name.as_deref(), a.quiet),
-                Command::List(a) => registry::list::run(&layout, a.json),
+                Command::Query(a) => output::registry::query(&layout, a.name.as_deref(), a.quiet),
+                Command::List(a) => output::list::run(&layout, a.json),
                 // Answered by `service_command` above.
                 Command::Start(_)
                 | Command::Stop(_)
@@ -183,4 +183,34 @@ fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i
         &choices,
         targets.json,
     ))
+}
+
+// ------------------------------------------------ clap → registry options
+//
+// clap types stop in this file: the registry takes `SwitchOptions`.
+
+fn enable_options(a: &cli::EnableArgs) -> registry::SwitchOptions {
+    registry::SwitchOptions {
+        names: a.names.clone(),
+        quiet: a.quiet,
+        force: a.force,
+        dry_run: a.dry_run,
+        maintmode: a.maintmode,
+        purge: false,
+        now: a.now,
+        json: a.json,
+    }
+}
+
+fn disable_options(a: &cli::DisableArgs) -> registry::SwitchOptions {
+    registry::SwitchOptions {
+        names: a.names.clone(),
+        quiet: a.quiet,
+        force: false,
+        dry_run: a.dry_run,
+        maintmode: a.maintmode,
+        purge: a.purge,
+        now: a.now,
+        json: a.json,
+    }
 }

@@ -750,6 +750,20 @@ fn restart_gives_a_new_master() {
     let third = l.master("hello");
     assert_ne!(third, second);
     assert!(!alive(second));
+
+    // A restart that stops the instance and cannot start it again has
+    // changed what runs (the instance is gone); one more changes nothing.
+    let broken = l.r.available().join("broken.ini");
+    l.broken_app("broken");
+    fs::rename(&broken, l.r.available().join("hello.ini")).unwrap();
+    fs::remove_file(l.r.enabled().join("broken.ini")).unwrap();
+    for want in [true, false] {
+        let o = l.apps(&["restart", "--json", "--start-timeout", "10", "hello"]);
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(json(&o)["instances"][0]["changed"], want, "{}", stdout(&o));
+        assert_eq!(json(&o)["instances"][0]["result"], "failed");
+    }
+    assert!(!alive(third));
 }
 
 // -------------------------------------------------------------- status
@@ -824,16 +838,36 @@ fn modern_output_names_the_instance_and_its_pid() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let doc = json(&o).to_string();
     assert!(doc.contains("hello"), "{doc}");
+    // Already running: nothing changed (automation reads `changed`).
+    assert_eq!(json(&o)["instances"][0]["changed"], false, "{doc}");
 
     let o = l.apps(&["status", "hello"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("hello"), "{}", stdout(&o));
 
-    let o = l.apps(&["stop", "--json", "hello"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    json(&o);
+    // Every operation that acts says whether it changed what runs.
+    for args in [
+        &["reload", "--json", "--wait", "hello"][..],
+        &["restart", "--json", "hello"],
+        &["force-reload", "--json", "--wait", "hello"],
+    ] {
+        let o = l.apps(args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        assert_eq!(json(&o)["instances"][0]["changed"], true, "{args:?}");
+    }
+    let pid = l.master("hello");
+    let o = l.apps(&["stop", "--json", "hello", "nope"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["instances"][0]["changed"], true);
+    assert_eq!(doc["instances"][1]["changed"], false);
     assert!(!alive(pid));
     assert_eq!(code(&l.apps(&["status", "hello"])), 3);
+    let o = l.apps(&["stop", "--json", "hello"]);
+    assert_eq!(json(&o)["instances"][0]["changed"], false);
+    // status changes nothing and has no such field.
+    let o = l.apps(&["status", "--json", "hello"]);
+    assert!(json(&o)["instances"][0].get("changed").is_none());
 }
 
 #[test]

@@ -439,6 +439,16 @@ fn sections(applet: Applet) -> Page {
         }
     }
 
+    match applet {
+        Applet::UwsgiApps => {
+            page.section("JSON OUTPUT").para("With **--json**, **start**, **stop**, **reload**, **force-reload**, **restart** and **status** print one document: **command**, **instances** (one object each, in the order named: **namespace**, **name**, **result**, **pid**, **config**, and **error** and **log_tail** for a failure), **failed** and **exit_status**. Every instance of an operation other than **status** has a boolean **changed**: true exactly when the run changed what runs (the instance was started, stopped, reloaded or restarted, or a restart stopped it and could not start it again); false for \"already running\", \"not running\", no such app, and a failure that left it as it was.");
+        }
+        Applet::Enapp | Applet::Disapp => {
+            page.section("JSON OUTPUT").para("With **--json**, one document: **command**, **dry_run**, **results** (one object per app, or per NAME that matched none: **argument**, **namespace**, **name**, **file**, **result**, **message** or **error**) and **exit_status**. Every result has a boolean **changed**: true exactly when a link or a state marker was made, replaced or removed (with **--dry-run**: would be); false for \"already\", for an app the administrator disabled (**--maintmode**), for a NAME that matched nothing, and for a failure.");
+        }
+        Applet::Query => {}
+    }
+
     page.section("ENVIRONMENT")
         .item("**UWSGI_APPS_ROOT**", "Act on the tree under this directory instead of / (as **--root**): every path below moves under it. Used by tests and chroots.");
     match applet {

@@ -92,4 +92,6 @@ pub(crate) fn print_after_line(reports: &[crate::service::report::Report]) {
 }
 
 pub mod initd;
+pub mod list;
+pub mod registry;
 pub mod service;

@@ -172,16 +172,20 @@ impl<'a> Service<'a> {
                     if finished.outcome.is_failure() || targets[i].config.is_none() {
                         put(i, report_of(&targets[i], finished), &mut order);
                     } else {
-                        again.push((i, finished.warnings));
+                        let was_running = matches!(finished.outcome, Outcome::Done { .. });
+                        again.push((i, (finished.warnings, was_running)));
                     }
                 }
                 let indices: Vec<usize> = again.iter().map(|(i, _)| *i).collect();
-                let mut earlier: HashMap<usize, Vec<String>> = again.into_iter().collect();
+                let mut earlier: HashMap<usize, (Vec<String>, bool)> = again.into_iter().collect();
                 self.batch(Operation::Start, targets, &indices, &mut |i, finished| {
                     let mut report = report_of(&targets[i], finished);
-                    let mut warnings = earlier.remove(&i).unwrap_or_default();
+                    let (mut warnings, stopped) = earlier.remove(&i).unwrap_or_default();
                     warnings.append(&mut report.warnings);
                     report.warnings = warnings;
+                    // A restart that stopped the instance and could not
+                    // start it again has changed what runs.
+                    report.changed |= stopped;
                     put(i, report, &mut order);
                 });
             }
@@ -277,9 +281,8 @@ impl<'a> Service<'a> {
 
 fn report_of(target: &Target, finished: Finished) -> Report {
     Report {
-        target: target.clone(),
-        outcome: finished.outcome,
         warnings: finished.warnings,
+        ..Report::new(target.clone(), finished.outcome)
     }
 }
 
