@@ -58,10 +58,11 @@ impl<'a> Service<'a> {
     ) -> Vec<Report> {
         match op {
             Operation::Status => self.status(targets, emit),
-            Operation::Start | Operation::Stop | Operation::Restart => {
-                self.locked(op, targets, emit)
-            }
-            Operation::Reload | Operation::ForceReload => self.locked(op, targets, emit),
+            Operation::Start
+            | Operation::Stop
+            | Operation::Restart
+            | Operation::Reload
+            | Operation::ForceReload => self.locked(op, targets, emit),
         }
     }
 
