@@ -76,6 +76,38 @@ impl Format {
         }
     }
 
+    /// The extensions, in order, as one list for messages (`db ini js …`).
+    pub fn extension_list() -> String {
+        let exts: Vec<&str> = Format::ALL.iter().map(|f| f.extension()).collect();
+        exts.join(" ")
+    }
+
+    /// Every uWSGI option that loads a config file of a given format
+    /// (`--yml` is `--yaml`), without its dashes, and the format it reads.
+    /// `uwsgi_option` is the one of these that this program passes.
+    pub const LOADERS: [(&'static str, Format); 11] = [
+        ("ini", Format::Ini),
+        ("ini-paste", Format::Ini),
+        ("ini-paste-logged", Format::Ini),
+        ("yaml", Format::Yaml),
+        ("yml", Format::Yaml),
+        ("json", Format::Json),
+        ("js", Format::Json),
+        ("xml", Format::Xml),
+        ("xmlconfig", Format::Xml),
+        ("sqlite", Format::Sqlite),
+        ("sqlite3", Format::Sqlite),
+    ];
+
+    /// The format the uWSGI option `key` (without dashes) loads a file
+    /// as, when it is one of `LOADERS`.
+    pub fn of_option(key: &str) -> Option<Format> {
+        Format::LOADERS
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, f)| *f)
+    }
+
     /// The family of the format, for the readers: formats that uWSGI reads
     /// with the same parser share one.
     pub fn family(self) -> &'static str {
@@ -306,6 +338,20 @@ mod tests {
             exts,
             ["db", "ini", "js", "json", "sqlite", "sqlite3", "xml", "yaml", "yml"]
         );
+        assert_eq!(
+            Format::extension_list(),
+            "db ini js json sqlite sqlite3 xml yaml yml"
+        );
+        // The option this program passes loads the format itself.
+        for f in Format::ALL {
+            let option = f.uwsgi_option().trim_start_matches("--");
+            assert_eq!(
+                Format::of_option(option).map(Format::family),
+                Some(f.family())
+            );
+        }
+        assert_eq!(Format::of_option("yml"), Some(Format::Yaml));
+        assert_eq!(Format::of_option("include"), None);
     }
 
     #[test]

@@ -294,7 +294,22 @@ struct Uwsgi {
 
 impl Uwsgi {
     fn spawn(args: &[&OsStr]) -> Uwsgi {
+        Uwsgi::spawn_env(args, &[])
+    }
+    /// As the front end (and Debian's script) starts instance `app/NAME`:
+    /// with the environment that names it, which the identity rule checks.
+    fn instance(name: &str, args: &[&OsStr]) -> Uwsgi {
+        Uwsgi::spawn_env(
+            args,
+            &[
+                ("UWSGI_DEB_CONFNAMESPACE", "app"),
+                ("UWSGI_DEB_CONFNAME", name),
+            ],
+        )
+    }
+    fn spawn_env(args: &[&OsStr], env: &[(&str, &str)]) -> Uwsgi {
         let child = Command::new("/usr/bin/uwsgi")
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -396,6 +411,60 @@ fn wait_for_with(what: impl Fn() -> String, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// doctor judges a pidfile by the front end's own probe: a uWSGI master
+/// that is not this instance's (its environment names another) is stale
+/// for doctor exactly as it is "dead, pidfile exists" for `status`.
+#[test]
+fn doctor_and_status_agree_on_whose_master_a_pidfile_names() {
+    let root = Root::new();
+    let run = root.run_dir("imp");
+    fs::create_dir_all(&run).unwrap();
+    root.add_app(
+        "imp.ini",
+        &format!(
+            "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}\n",
+            run.join("socket").display()
+        ),
+    );
+    root.enable("imp.ini");
+    let pidfile = run.join("pid");
+    let conf = root.available().join("imp.ini");
+    let other = Uwsgi::instance(
+        "other",
+        &[
+            OsStr::new("--ini"),
+            conf.as_os_str(),
+            OsStr::new("--pidfile"),
+            pidfile.as_os_str(),
+        ],
+    );
+    wait_for("the pidfile", || {
+        fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
+    });
+    let (_, json, _) = root.doctor(&[]);
+    let f = findings(&json, "stale-pidfile");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/imp");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains(&format!(
+            "process {} is uWSGI but not this instance's master",
+            other.pid()
+        )),
+        "{json:#}"
+    );
+    assert_eq!(findings(&json, "enabled-not-running").len(), 1, "{json:#}");
+    let status = Command::cargo_bin("uwsgi-apps")
+        .unwrap()
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .arg("--root")
+        .arg(root.path())
+        .args(["status", "imp"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1), "dead, pidfile exists");
+}
+
 #[test]
 fn running_instances_against_what_is_enabled() {
     let root = Root::new();
@@ -416,12 +485,15 @@ fn running_instances_against_what_is_enabled() {
         let run = root.run_dir(name);
         let conf = root.available().join(format!("{name}.ini"));
         let pidfile = run.join("pid");
-        procs.push(Uwsgi::spawn(&[
-            OsStr::new("--ini"),
-            conf.as_os_str(),
-            OsStr::new("--pidfile"),
-            pidfile.as_os_str(),
-        ]));
+        procs.push(Uwsgi::instance(
+            name,
+            &[
+                OsStr::new("--ini"),
+                conf.as_os_str(),
+                OsStr::new("--pidfile"),
+                pidfile.as_os_str(),
+            ],
+        ));
         wait_for("the pidfile", || {
             fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
         });

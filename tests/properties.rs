@@ -12,10 +12,11 @@ use proptest::prelude::*;
 
 use uwsgi_apps::discovery;
 use uwsgi_apps::display::{display_name, sanitize};
-use uwsgi_apps::doctor::{self, procfs, runtime, Finding, Severity};
+use uwsgi_apps::doctor::{self, procfs, Finding, Severity};
 use uwsgi_apps::exit::{ExitStatus, LsbStatus};
 use uwsgi_apps::layout::Layout;
 use uwsgi_apps::name::{Confspec, Format, Namespace};
+use uwsgi_apps::process::pidfile;
 
 fn no_control(s: &str) -> bool {
     !s.chars().any(char::is_control)
@@ -142,7 +143,7 @@ proptest! {
         let _ = procfs::parse_status(&String::from_utf8_lossy(&bytes));
         let args = procfs::split_cmdline(&bytes);
         let _ = procfs::config_argument(&args);
-        if let Some(pid) = runtime::parse_pid(&bytes) {
+        if let Some(pid) = pidfile::parse(&bytes).pid() {
             prop_assert!(pid > 0);
         }
     }

@@ -319,15 +319,10 @@ pub fn load(tops: &[(&Path, Option<Format>)], env: &Environment) -> ConfigTree {
 /// Options that load a config file, and the format each reads (`None`: by
 /// the file's extension).
 fn include_format(key: &str) -> Option<Option<Format>> {
-    Some(match key {
-        "ini" | "ini-paste" | "ini-paste-logged" => Some(Format::Ini),
-        "yaml" | "yml" => Some(Format::Yaml),
-        "json" | "js" => Some(Format::Json),
-        "xml" | "xmlconfig" => Some(Format::Xml),
-        "sqlite" | "sqlite3" => Some(Format::Sqlite),
-        "include" | "config" | "inherit" | "fallback-config" => None,
-        _ => return None,
-    })
+    match key {
+        "include" | "config" | "inherit" | "fallback-config" => Some(None),
+        _ => Format::of_option(key).map(Some),
+    }
 }
 
 /// Is `key` an option that makes uWSGI read a file (for logic blocks whose

@@ -108,7 +108,10 @@ fn check_file(
             "unknown-format",
             path,
             app.cloned(),
-            "has no config extension (db ini js json sqlite sqlite3 xml yaml yml); it is read as ini",
+            format!(
+                "has no config extension ({}); it is read as ini",
+                Format::extension_list()
+            ),
             "rename it with the extension of its format",
         ));
         return None;
@@ -207,7 +210,7 @@ pub fn check(settings: &Settings, facts: &mut NamespaceFacts, findings: &mut Vec
             continue;
         };
         facts.options.insert(instance.spec.name.clone(), opts);
-        match config::run_as(&instance.path, instance.format, inherited) {
+        match config::run_as_instance(&instance.path, instance.format, inherited, &instance.spec) {
             Ok(run_as) => {
                 facts.run_as.insert(instance.spec.name.clone(), run_as);
             }

@@ -383,7 +383,7 @@ fn extra_description(applet: Applet) -> String {
     let mut page = Page::new();
     match applet {
         Applet::UwsgiApps => {
-            page.para("Each app is one uWSGI configuration file in **/etc/uwsgi/apps-available/** (NAME.ini, .xml, .yaml, .yml, .json, .js, .db, .sqlite or .sqlite3), switched on by a relative symbolic link in **/etc/uwsgi/apps-enabled/**. The init script **/etc/init.d/uwsgi** runs **uwsgi-apps initd**, which starts one uWSGI server per enabled file, as Debian's script did, only in parallel, waiting until each app reports that it is ready.")
+            page.para(&format!("Each app is one uWSGI configuration file in **/etc/uwsgi/apps-available/** (NAME.EXT, where EXT is one of: {}), switched on by a relative symbolic link in **/etc/uwsgi/apps-enabled/**. The init script **/etc/init.d/uwsgi** runs **uwsgi-apps initd**, which starts one uWSGI server per enabled file, as Debian's script did, only in parallel, waiting until each app reports that it is ready.", crate::name::Format::extension_list()))
                 .para("An app is named by its ^^confname^^, the file name without its extension, or by ^^NS/NAME^^ for the namespace NS (files in /etc/uwsgi/NSs-enabled/). The program is also installed as **uwsgi-enapp**(8), **uwsgi-disapp**(8) and **uwsgi-query**(8), and acts as the command of the name it is called by.");
         }
         Applet::Enapp => {

@@ -241,7 +241,9 @@ pub fn await_ready(
                     match other {
                         pidfile::Pidfile::Pid(p) => p.to_string(),
                         pidfile::Pidfile::Missing => "nothing (missing)".into(),
-                        pidfile::Pidfile::Garbage => "something else".into(),
+                        pidfile::Pidfile::Garbage
+                        | pidfile::Pidfile::Link
+                        | pidfile::Pidfile::NotAFile => "something else".into(),
                     }
                 ))),
                 Err(e) => Err(LaunchFailure::Died(e.to_string())),

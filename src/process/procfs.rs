@@ -10,7 +10,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,12 +28,10 @@ pub fn proc_path(pid: i32, what: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{what}"))
 }
 
-/// Read at most `cap` bytes of a file (files in /proc report size 0, so
-/// the cap, not the size, bounds the read).
-pub fn read_bounded(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    fs::File::open(path)?.take(cap).read_to_end(&mut buf)?;
-    Ok(buf)
+/// Read at most `cap` bytes of a file in /proc (`config::read_at_most`;
+/// what lies beyond the cap is not needed, so it is cut, not refused).
+pub fn read_proc(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    crate::config::read_at_most(fs::File::open(path)?, cap)
 }
 
 /// Every PID in /proc, ascending.
@@ -92,7 +90,7 @@ pub fn exe(pid: i32) -> Option<PathBuf> {
 
 /// The process's command line (bounded to 1 MiB).
 pub fn cmdline(pid: i32) -> io::Result<Vec<OsString>> {
-    let bytes = read_bounded(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
+    let bytes = read_proc(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
     Ok(split_cmdline(&bytes))
 }
 
@@ -117,7 +115,7 @@ pub fn cwd(pid: i32) -> io::Result<PathBuf> {
 /// (`KEY=VALUE`): `None` when it has none to show (it is exiting: its
 /// memory is gone) or cannot be read. Only the first 1 MiB is read.
 pub fn environ_holds(pid: i32, entry: &[u8]) -> Option<bool> {
-    let bytes = read_bounded(&proc_path(pid, "environ"), ENVIRON_CAP).ok()?;
+    let bytes = read_proc(&proc_path(pid, "environ"), ENVIRON_CAP).ok()?;
     if bytes.is_empty() {
         return None;
     }
@@ -133,7 +131,7 @@ pub fn environ_contains(pid: i32, entry: &[u8]) -> bool {
 /// initial environment (its first 64 KiB), in the order of `keys`; `None`
 /// for a key that is not there (or when nothing can be read).
 pub fn environ_values(pid: i32, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
-    let Ok(bytes) = read_bounded(&proc_path(pid, "environ"), ENVIRON_CAP) else {
+    let Ok(bytes) = read_proc(&proc_path(pid, "environ"), ENVIRON_CAP) else {
         return vec![None; keys.len()];
     };
     let mut found = vec![None; keys.len()];

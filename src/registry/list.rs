@@ -12,13 +12,12 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
 use std::path::Path;
 
 use super::link::{is_temp_name, EnabledLink, LinkState};
 use super::markers::{self, MarkerIndex};
 use crate::discovery::{self, EntryKind};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 use crate::layout::{Actor, Layout};
 use crate::name::{Format, Namespace};
 
@@ -92,41 +91,34 @@ fn collect_namespace(layout: &Layout, ns: &Namespace, rows: &mut Vec<AppRow>) ->
         });
     }
 
-    let dir = layout.enabled_dir(ns);
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => Some(entries),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("read directory", dir, e)),
-    };
     let canonical_dir = Path::new("..").join(ns.available_dir_name());
-    for entry in entries.into_iter().flatten() {
-        let entry = entry.at("read directory", &dir)?;
-        let file_name = entry.file_name();
-        if is_temp_name(&file_name) {
+    for entry in discovery::enabled_top(layout, ns)? {
+        let file_name = &entry.file_name;
+        if is_temp_name(file_name) {
             continue;
         }
-        let Some((confname, format)) = Format::split_file_name(&file_name) else {
+        let Some((confname, format)) = entry.config_name() else {
             continue;
         };
-        let row = by_file.get(&file_name).copied();
+        let row = by_file.get(file_name).copied();
         let available = row.is_some_and(|i| rows[i].available);
-        let file_type = entry.file_type().at("inspect", entry.path())?;
+        let file_type = entry.file_type;
         let (link, enabled) = if file_type.is_symlink() {
-            let target = fs::read_link(entry.path()).at("read link", entry.path())?;
+            let target = fs::read_link(&entry.path).at("read link", &entry.path)?;
             // The common case needs no stat: our own link to a file that
             // the listing of apps-available already showed to be there.
             if available
                 && target.parent() == Some(&canonical_dir)
-                && target.file_name() == Some(&file_name)
+                && target.file_name() == Some(file_name.as_os_str())
             {
                 (LinkState::Ok, true)
             } else {
-                let link = EnabledLink::new(layout, ns, &file_name).inspect()?;
-                let enabled = fs::metadata(entry.path()).is_ok_and(|m| m.is_file());
+                let link = EnabledLink::new(layout, ns, file_name).inspect()?;
+                let enabled = fs::metadata(&entry.path).is_ok_and(|m| m.is_file());
                 (link, enabled)
             }
         } else {
-            let link = EnabledLink::new(layout, ns, &file_name).inspect()?;
+            let link = EnabledLink::new(layout, ns, file_name).inspect()?;
             (link, file_type.is_file())
         };
         let i = match row {

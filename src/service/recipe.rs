@@ -22,7 +22,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::config::after_drop::{self, Effect};
-use crate::config::{run_as_with_env, RunAs};
+use crate::config::{run_as_instance, RunAs};
 use crate::discovery::EnabledConfig;
 use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
@@ -94,14 +94,7 @@ impl<'a> Recipe<'a> {
             .inherited_config
             .as_deref()
             .filter(|p| p.exists());
-        let ns = config.spec.namespace.as_os_str().to_string_lossy();
-        let name = config.spec.name.to_string_lossy();
-        run_as_with_env(
-            &config.path,
-            config.format,
-            inherited,
-            &[("deb-confnamespace", &ns), ("deb-confname", &name)],
-        )
+        run_as_instance(&config.path, config.format, inherited, &config.spec)
     }
 
     /// Step 1 and 2: the refusals, then the user.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::discovery::EnabledConfig;
 use crate::layout::Layout;
 use crate::name::Confspec;
-use crate::process::{pidfile, procfs, Daemon, Master, Pidfile};
+use crate::process::{procfs, Daemon, Master, Pidfile};
 use crate::settings::Settings;
 
 use super::plan::Options;
@@ -96,15 +96,17 @@ impl<'a> Context<'a> {
     /// uid the config says (read only when the pidfile names a process, so
     /// that 1,000 stopped instances cost no config reads).
     pub fn probe(&self, instance: Instance<'_>) -> crate::error::Result<(Option<Master>, Pidfile)> {
-        let file = pidfile::read(&self.layout.pidfile(instance.spec))?;
-        let master = file.pid().and_then(|pid| {
-            let user = instance
-                .config
-                .and_then(|c| self.recipe().run_as(c).ok())
-                .map(|r| r.uid);
-            Master::of_instance(pid, &self.daemon, instance.spec, user)
-        });
-        Ok((master, file))
+        Master::of_pidfile(
+            &self.layout.pidfile(instance.spec),
+            &self.daemon,
+            instance.spec,
+            || {
+                instance
+                    .config
+                    .and_then(|c| self.recipe().run_as(c).ok())
+                    .map(|r| r.uid)
+            },
+        )
     }
 
     /// LSB status from the pidfile and the identity rule.
