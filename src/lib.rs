@@ -15,7 +15,12 @@
 //! * `doctor`: findings about the layout and what runs;
 //! * `safety`: whether someone other than root can change a config that
 //!   runs as root (one rule for `start` and `doctor`);
-//! * `output`: printing that survives a closed pipe.
+//! * `output`: the faces (init, modern, registry, list, doctor);
+//! * `stdio`: printing that survives a closed pipe.
+
+// First: its `outln!`/`out!` macros are used by the modules below.
+#[macro_use]
+pub mod stdio;
 
 pub mod cli;
 pub mod config;
@@ -27,12 +32,11 @@ pub mod generate;
 pub mod layout;
 pub mod lock;
 pub mod name;
+pub mod output;
 pub mod process;
+pub mod registry;
 pub mod service;
 pub mod settings;
-#[macro_use]
-pub mod output;
-pub mod registry;
 
 pub mod doctor;
 pub mod safety;
@@ -53,7 +57,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .and_then(|a| Path::new(a).file_name())
         .map(Applet::from_program_name)
         .unwrap_or(Applet::UwsgiApps);
-    output::set_program_name(program.name());
+    stdio::set_program_name(program.name());
 
     match dispatch(program, args) {
         Ok(code) => code,
@@ -99,7 +103,7 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 return code;
             }
             match cli.command {
-                Command::Doctor(args) => doctor::run(&layout, &args.names, args.json),
+                Command::Doctor(args) => output::doctor::run(&layout, &args.names, args.json),
                 // Packaging and shell completion; not part of the product's
                 // interface (hidden from help).
                 Command::Generate(args) => generate::generate(&args),

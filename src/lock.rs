@@ -71,7 +71,7 @@ impl std::fmt::Display for Holder {
 pub fn registry(layout: &Layout) -> Result<Option<Lock>> {
     let path = LockPath::new(layout.lock_dir(), ["registry"]);
     let taken = acquire(&path, REGISTRY_WAIT, &mut |holder| {
-        crate::output::notice(format!(
+        crate::stdio::notice(format!(
             "waiting for {holder}, which is changing the enabled apps"
         ))
     });

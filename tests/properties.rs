@@ -46,7 +46,7 @@ proptest! {
             message,
             hint,
         );
-        let text = doctor::render_human(&f);
+        let text = uwsgi_apps::output::doctor::render_human(&f);
         let lines: Vec<&str> = text.split('\n').collect();
         prop_assert_eq!(lines.len(), 2);
         prop_assert!(lines.iter().all(|l| no_control(l)), "{:?}", text);

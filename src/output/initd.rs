@@ -32,7 +32,7 @@ pub fn run(layout: &Layout, args: &[OsString]) -> Result<i32> {
         .and_then(|a| a.to_str())
         .and_then(Operation::parse)
     else {
-        crate::output::write_stderr(format_args!("{}\n", Operation::initd_usage()));
+        crate::stdio::write_stderr(format_args!("{}\n", Operation::initd_usage()));
         return Ok(crate::exit::INITD_USAGE);
     };
     let confspecs = &args[1..];

@@ -272,7 +272,7 @@ impl<'a> Service<'a> {
             spec,
             self.context.options.lock_wait,
             &mut |holder| {
-                crate::output::notice(format!(
+                crate::stdio::notice(format!(
                     "{spec}: waiting for {holder}, which is working on this instance"
                 ))
             },

@@ -25,14 +25,6 @@ use crate::service::rundir;
 /// uWSGI normally stops in about a second.
 const STOP_NUDGE: Duration = Duration::from_secs(3);
 
-/// How old an instance's youngest worker must be before SIGINT reaches it.
-/// A uWSGI 2.0.21 worker a few milliseconds old still runs the master's
-/// inherited signal handlers, so the SIGINT the master forwards to it is
-/// lost and the master then waits its 60 s worker mercy (our stop would end
-/// in SIGKILL after --timeout). Measured: 1.0 s when signalled 0.3 s after
-/// the start, 30 s (our SIGKILL) when signalled at once.
-const WORKER_SETTLE: Duration = Duration::from_millis(500);
-
 /// Lines of the log shown when a start fails.
 pub const LOG_TAIL_LINES: usize = 15;
 
@@ -131,7 +123,7 @@ impl<'a> DaemonEngine<'a> {
     ///
     /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
     /// of its READY=1: the stop lets fresh workers settle before
-    /// signalling (`WORKER_SETTLE`), and every `STOP_NUDGE` a master still
+    /// signalling (`launch::stop_settle_delay`), and every `STOP_NUDGE` a master still
     /// there gets SIGINT again, in case the master itself lost it. Only
     /// the master: workers are never signalled.
     fn wait_exit_or_kill(&self, masters: &[&Master]) -> Vec<bool> {
@@ -474,18 +466,6 @@ fn no_app_warning(log: &std::path::Path, offset: u64) -> Vec<String> {
         .collect()
 }
 
-/// How long to wait so that every master's youngest worker is at least
-/// `WORKER_SETTLE` old: one wait for all instances, at most `WORKER_SETTLE`.
-fn settle_delay(masters: &[&Master]) -> Duration {
-    masters
-        .iter()
-        .flat_map(|m| procfs::children(m.pid()))
-        .filter_map(procfs::uptime)
-        .map(|age| WORKER_SETTLE.saturating_sub(age))
-        .max()
-        .unwrap_or(Duration::ZERO)
-}
-
 impl Engine for DaemonEngine<'_> {
     /// At most `jobs` at once, each on its own thread: a start mostly
     /// waits (for Python to load the app).
@@ -524,7 +504,8 @@ impl Engine for DaemonEngine<'_> {
             }
         }
         let masters: Vec<&Master> = running.iter().map(|(_, m)| m).collect();
-        let settle = settle_delay(&masters);
+        let pids: Vec<i32> = masters.iter().map(|m| m.pid()).collect();
+        let settle = launch::stop_settle_delay(&pids);
         if !settle.is_zero() {
             std::thread::sleep(settle);
         }
