@@ -85,16 +85,6 @@ pub fn check_settings(
     inherited_options
 }
 
-/// `CHECK_CONFIG_PERMISSIONS=no` makes `start` run unsafe configs anyway:
-/// still worth a warning, no longer an error that blocks a start.
-pub fn permission_severity(settings: &Settings) -> Severity {
-    if settings.check_config_permissions {
-        Severity::Error
-    } else {
-        Severity::Warning
-    }
-}
-
 /// Read one config with its format's reader; report what fails and what
 /// the reader noticed.
 fn check_file(
