@@ -818,7 +818,7 @@ fn json_changed_is_exact() {
 
 #[test]
 fn now_with_dry_run_changes_nothing_and_starts_nothing() {
-    // --now itself runs real uWSGI instances: tests/service.rs covers it.
+    // --now itself runs real uWSGI instances: tests/initd_contract.rs covers it.
     let r = Root::new();
     r.add_app("hello.ini");
     let o = r.run(ENAPP, &["--now", "--dry-run", "hello"]);
