@@ -676,3 +676,224 @@ pub fn still_running<'o>(layout: &Layout, outcomes: &'o [Outcome]) -> Vec<(&'o O
     }
     running
 }
+
+#[cfg(test)]
+mod tests {
+    //! `switch` on temporary roots: what each NAME does to the links and
+    //! markers, and what it says it did.
+
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    struct Tree {
+        _tmp: tempfile::TempDir,
+        layout: Layout,
+        ns: Namespace,
+    }
+
+    fn tree(available: &[&str]) -> Tree {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
+        let ns = Namespace::app();
+        fs::create_dir_all(layout.available_dir(&ns)).unwrap();
+        fs::create_dir_all(layout.enabled_dir(&ns)).unwrap();
+        for f in available {
+            fs::write(layout.available_dir(&ns).join(f), "[uwsgi]\n").unwrap();
+        }
+        Tree {
+            _tmp: tmp,
+            layout,
+            ns,
+        }
+    }
+
+    fn opts(f: impl FnOnce(&mut SwitchOptions)) -> SwitchOptions {
+        let mut o = SwitchOptions::default();
+        f(&mut o);
+        o
+    }
+
+    fn names(n: &[&str]) -> Vec<OsString> {
+        n.iter().map(OsString::from).collect()
+    }
+
+    /// `(label, result code or the error)` of each outcome.
+    fn said(outcomes: &[Outcome]) -> Vec<(String, String)> {
+        outcomes
+            .iter()
+            .map(|o| {
+                let what = match &o.result {
+                    Ok(a) => a.code().to_owned(),
+                    Err(e) => format!("error: {e}"),
+                };
+                (o.label(), what)
+            })
+            .collect()
+    }
+
+    fn markers(t: &Tree, name: &str) -> Vec<MarkerKind> {
+        markers::of(&t.layout, &t.ns, name.as_ref())
+    }
+
+    const ADMIN_ON: MarkerKind = MarkerKind {
+        enabled: true,
+        by: Actor::Admin,
+    };
+    const ADMIN_OFF: MarkerKind = MarkerKind {
+        enabled: false,
+        by: Actor::Admin,
+    };
+
+    #[test]
+    fn enable_then_disable_with_links_markers_and_already() {
+        let t = tree(&["hello.ini", "other.ini"]);
+        let on = |n: &[&str]| switch(&t.layout, Direction::Enable, &opts(|_| {}), &names(n));
+        let off = |n: &[&str]| switch(&t.layout, Direction::Disable, &opts(|_| {}), &names(n));
+
+        let o = on(&["hello"]).unwrap();
+        assert_eq!(said(&o), [("hello".into(), "enabled".into())]);
+        assert!(o[0].changed());
+        let link = t.layout.enabled_dir(&t.ns).join("hello.ini");
+        assert_eq!(
+            fs::read_link(&link).unwrap(),
+            std::path::Path::new("../apps-available/hello.ini")
+        );
+        assert_eq!(markers(&t, "hello"), [ADMIN_ON]);
+        assert_eq!(o[0].spec(), Confspec::parse("hello".as_ref()).ok());
+
+        let o = on(&["hello", "nope"]).unwrap();
+        assert_eq!(
+            said(&o),
+            [
+                ("hello".into(), "already-enabled".into()),
+                ("nope".into(), "error: App nope does not exist!".into()),
+            ]
+        );
+        assert!(!o[0].changed() && !o[1].changed());
+
+        let o = off(&["hello", "other"]).unwrap();
+        assert_eq!(
+            said(&o),
+            [
+                ("hello".into(), "disabled".into()),
+                ("other".into(), "already-disabled".into()),
+            ]
+        );
+        assert_eq!((o[0].changed(), o[1].changed()), (true, false));
+        assert!(link.symlink_metadata().is_err());
+        assert_eq!(markers(&t, "hello"), [ADMIN_OFF]);
+        assert_eq!(specs_of(&o, false).len(), 2);
+        assert!(specs_of(&o, true).is_empty());
+    }
+
+    #[test]
+    fn the_administrators_choice_wins_over_a_maintainer_script() {
+        let t = tree(&["hello.ini"]);
+        let admin = opts(|_| {});
+        let maint = opts(|o| o.maintmode = true);
+        switch(&t.layout, Direction::Enable, &admin, &names(&["hello"])).unwrap();
+        switch(&t.layout, Direction::Disable, &admin, &names(&["hello"])).unwrap();
+        let o = switch(&t.layout, Direction::Enable, &maint, &names(&["hello"])).unwrap();
+        assert_eq!(
+            said(&o),
+            [("hello".into(), "kept-disabled-by-admin".into())]
+        );
+        assert!(!o[0].changed());
+        assert_eq!(markers(&t, "hello"), [ADMIN_OFF]);
+        assert!(t
+            .layout
+            .enabled_dir(&t.ns)
+            .join("hello.ini")
+            .symlink_metadata()
+            .is_err());
+    }
+
+    #[test]
+    fn a_dry_run_says_what_would_change_and_changes_nothing() {
+        let t = tree(&["hello.ini"]);
+        let dry = opts(|o| o.dry_run = true);
+        let o = switch(&t.layout, Direction::Enable, &dry, &names(&["hello"])).unwrap();
+        assert_eq!(said(&o), [("hello".into(), "enabled".into())]);
+        assert!(o[0].changed(), "it would change");
+        assert!(t
+            .layout
+            .enabled_dir(&t.ns)
+            .join("hello.ini")
+            .symlink_metadata()
+            .is_err());
+        assert!(markers(&t, "hello").is_empty());
+        assert!(!t.layout.lock_dir().exists(), "a dry run takes no lock");
+    }
+
+    #[test]
+    fn globs_ambiguity_and_extensions() {
+        let t = tree(&["search1.ini", "search2.yaml", "x.ini", "x.yaml", "y.ini"]);
+        let on = |n: &[&str]| switch(&t.layout, Direction::Enable, &opts(|_| {}), &names(n));
+        let o = on(&["search*", "x", "x.yaml", "Y.INI"]).unwrap();
+        let got = said(&o);
+        assert_eq!(got[0], ("search1".into(), "enabled".into()));
+        assert_eq!(got[1], ("search2".into(), "enabled".into()));
+        assert!(got[2].1.contains("ambiguous") && got[2].1.contains("x.ini and x.yaml"));
+        assert_eq!(got[3], ("x".into(), "enabled".into()));
+        assert_eq!(got[4].1, "error: App Y.INI does not exist!");
+        assert_eq!(
+            o[3].app.as_ref().and_then(|a| a.2.clone()),
+            Some("x.yaml".into())
+        );
+        // Another format of an enabled app is refused, not made a clash.
+        let o = on(&["x.ini"]).unwrap();
+        assert!(
+            said(&o)[0].1.contains("already enabled as"),
+            "{:?}",
+            said(&o)
+        );
+    }
+
+    #[test]
+    fn dangling_links_and_purged_markers_of_apps_that_are_gone() {
+        let t = tree(&["hello.ini"]);
+        let enabled = t.layout.enabled_dir(&t.ns);
+        symlink("../apps-available/gone.ini", enabled.join("gone.ini")).unwrap();
+        markers::record(&t.layout, &t.ns, "gone".as_ref(), ADMIN_ON).unwrap();
+        let off = |o: SwitchOptions, n: &[&str]| {
+            switch(&t.layout, Direction::Disable, &o, &names(n)).unwrap()
+        };
+        let o = off(opts(|_| {}), &["gone"]);
+        assert_eq!(said(&o), [("gone".into(), "removed-dangling-link".into())]);
+        assert!(o[0].changed());
+        assert!(enabled.join("gone.ini").symlink_metadata().is_err());
+        // Its marker stays until --purge, which is all there is left of it.
+        assert_eq!(markers(&t, "gone"), [ADMIN_ON]);
+        let o = off(opts(|o| o.purge = true), &["gone"]);
+        assert_eq!(said(&o), [("gone".into(), "purged".into())]);
+        assert!(o[0].changed());
+        assert!(markers(&t, "gone").is_empty());
+        let o = off(opts(|o| o.purge = true), &["gone"]);
+        assert!(o.is_empty(), "nothing is left to say: {:?}", said(&o));
+    }
+
+    #[test]
+    fn an_enabled_dir_that_is_a_link_is_refused() {
+        let t = tree(&["hello.ini"]);
+        let enabled = t.layout.enabled_dir(&t.ns);
+        fs::remove_dir(&enabled).unwrap();
+        let elsewhere = t.layout.config_dir().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        symlink(&elsewhere, &enabled).unwrap();
+        let o = switch(
+            &t.layout,
+            Direction::Enable,
+            &opts(|_| {}),
+            &names(&["hello"]),
+        )
+        .unwrap();
+        assert!(
+            said(&o)[0].1.contains("is a symbolic link"),
+            "{:?}",
+            said(&o)
+        );
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+}
