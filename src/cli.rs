@@ -244,6 +244,39 @@ pub struct InitdArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// The instance: NAME (namespace app) or NS/NAME
+    #[arg(value_name = "CONFSPEC", required_unless_present = "unit")]
+    pub confspec: Option<OsString>,
+
+    /// The instance as a systemd unit names it (`%i` of uwsgi@.service:
+    /// NAME, or NS:NAME, with \xNN escapes)
+    #[arg(long, value_name = "INSTANCE", conflicts_with = "confspec")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GroupArgs {
+    #[arg(value_enum)]
+    pub action: GroupAction,
+}
+
+/// What uwsgi.service asks of every app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupAction {
+    Start,
+    Reload,
+    Stop,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UnitStoppedArgs {
+    /// The instance as a systemd unit names it (`%i`)
+    #[arg(long, value_name = "INSTANCE")]
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
     /// Only these apps (NAME or NS/NAME); none means everything
     #[arg(value_name = "NAME")]
@@ -280,6 +313,19 @@ pub enum Command {
     /// Run as /etc/init.d/uwsgi does (Debian's output and exit codes)
     #[command(override_usage = "uwsgi-apps initd [OPTIONS] COMMAND [CONFSPEC]...")]
     Initd(InitdArgs),
+    /// Run one instance in the foreground, for a supervisor (a systemd
+    /// unit, an Emperor): the same checks, user, runtime dir, environment
+    /// and command line as `start`, then uWSGI in place of this program
+    /// (exit 6: not enabled; 78: refused, or it already runs)
+    Exec(ExecArgs),
+    /// After a unit's main process has exited: remove the instance's
+    /// runtime dir (the unit's ExecStopPost)
+    #[command(hide = true)]
+    UnitStopped(UnitStoppedArgs),
+    /// What uwsgi.service runs: start every enabled app, reload (start the
+    /// newly enabled, reload the others), or stop every app
+    #[command(hide = true)]
+    Group(GroupArgs),
     /// Inspect the layout and the running instances, and say what to fix
     Doctor(DoctorArgs),
     /// Write the man pages and shell completions (for packaging)

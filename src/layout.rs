@@ -170,6 +170,12 @@ impl Layout {
         self.under_root("run/uwsgi-apps")
     }
 
+    /// `/var/log/uwsgi/emperor.log`: the log of the Emperor of the
+    /// emperor engine (its vassals log where every instance does).
+    pub fn emperor_log(&self) -> PathBuf {
+        self.under_root("var/log/uwsgi/emperor.log")
+    }
+
     /// `/var/log/uwsgi/NS`
     pub fn log_dir(&self, ns: &Namespace) -> PathBuf {
         self.under_root("var/log/uwsgi").join(ns.as_os_str())

@@ -59,6 +59,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .unwrap_or(Applet::UwsgiApps);
     stdio::set_program_name(program.name());
 
+    // The Emperor's wrapper for its vassals is this program under another
+    // name, called as uWSGI would be (`--ini NAME.ini`), not as a command.
+    let called_as = args.first().and_then(|a| Path::new(a).file_name());
+    if called_as == Some(std::ffi::OsStr::new(service::engine::emperor::WRAPPER_NAME)) {
+        let layout = Layout::new(
+            std::env::var_os("UWSGI_APPS_ROOT").unwrap_or_else(|| "/".into()),
+            std::env::var_os("UWSGI_APPS_DAEMON").unwrap_or_else(|| layout::DEFAULT_DAEMON.into()),
+        );
+        return match output::exec::vassal(&layout, &args[1..]) {
+            Ok(code) => code,
+            Err(e) => {
+                output::error(&e);
+                e.exit_status().code()
+            }
+        };
+    }
+
     match dispatch(program, args) {
         Ok(code) => code,
         Err(e) => {
@@ -120,6 +137,11 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 ),
                 Command::Query(a) => output::registry::query(&layout, a.name.as_deref(), a.quiet),
                 Command::List(a) => output::list::run(&layout, a.json),
+                Command::Exec(a) => {
+                    output::exec::run(&layout, a.confspec.as_deref(), a.unit.as_deref())
+                }
+                Command::UnitStopped(a) => output::exec::unit_stopped(&layout, &a.unit),
+                Command::Group(a) => output::group::run(&layout, group_action(a.action)),
                 // Answered by `service_command` above.
                 Command::Start(_)
                 | Command::Stop(_)
@@ -189,9 +211,9 @@ fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i
     ))
 }
 
-// ------------------------------------------------ clap → registry options
+// ------------------------------------------------ clap → plain options
 //
-// clap types stop in this file: the registry takes `SwitchOptions`.
+// clap types stop in this file: what is below takes plain values.
 
 fn enable_options(a: &cli::EnableArgs) -> registry::SwitchOptions {
     registry::SwitchOptions {
@@ -216,5 +238,13 @@ fn disable_options(a: &cli::DisableArgs) -> registry::SwitchOptions {
         purge: a.purge,
         now: a.now,
         json: a.json,
+    }
+}
+
+fn group_action(a: cli::GroupAction) -> output::group::GroupAction {
+    match a {
+        cli::GroupAction::Start => output::group::GroupAction::Start,
+        cli::GroupAction::Reload => output::group::GroupAction::Reload,
+        cli::GroupAction::Stop => output::group::GroupAction::Stop,
     }
 }

@@ -124,6 +124,13 @@ pub fn instance_state_file(layout: &Layout, kind: &str, spec: &Confspec) -> Resu
     .prepare()
 }
 
+/// A directory of this program's own inside the private dir
+/// (`/run/uwsgi-apps/PART/…`), made root's and 0700 on the way: for state
+/// only root may see or change (the Emperor's vassal links).
+pub fn private_subdir(layout: &Layout, parts: &[&str]) -> Result<PathBuf> {
+    LockPath::new(layout.lock_dir(), parts).make_dirs(parts.len())
+}
+
 /// Where a lock file is: the private lock dir, then directories and the
 /// file below it (each made root's and 0700 on the way).
 #[derive(Debug, Clone)]
@@ -151,6 +158,16 @@ impl LockPath {
     /// Make the lock dir and every directory below it on the way (root's,
     /// 0700; an existing one is checked) and give the file's path.
     fn prepare(&self) -> Result<PathBuf> {
+        let (file_name, _) = self
+            .parts
+            .split_last()
+            .ok_or_else(|| Error::Failed("a lock needs a file name".into()))?;
+        Ok(self.make_dirs(self.parts.len() - 1)?.join(file_name))
+    }
+
+    /// Make the lock dir and its first `depth` parts as directories (each
+    /// root's, 0700; an existing one is checked); the deepest one made.
+    fn make_dirs(&self, depth: usize) -> Result<PathBuf> {
         if let Some(parent) = self.base.parent() {
             if !parent.as_os_str().is_empty() && !parent.exists() {
                 fs::create_dir_all(parent).at("create directory", parent)?;
@@ -158,15 +175,11 @@ impl LockPath {
         }
         let mut dir = self.base.clone();
         private_dir(&dir)?;
-        let (file_name, dirs) = self
-            .parts
-            .split_last()
-            .ok_or_else(|| Error::Failed("a lock needs a file name".into()))?;
-        for part in dirs {
+        for part in self.parts.iter().take(depth) {
             dir.push(part);
             private_dir(&dir)?;
         }
-        Ok(dir.join(file_name))
+        Ok(dir)
     }
 }
 

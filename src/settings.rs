@@ -44,6 +44,71 @@ pub struct Settings {
     pub start_timeout: Option<Duration>,
     /// `CHECK_CONFIG_PERMISSIONS`: `no` turns off the permission check.
     pub check_config_permissions: bool,
+    /// `ENGINE`: what runs the instances.
+    pub engine: EngineChoice,
+}
+
+/// `ENGINE` in the settings file: what runs the instances (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// systemd when it runs this host, else daemons.
+    Auto,
+    /// One detached uWSGI per app, run by this program.
+    Daemon,
+    /// One `uwsgi@NAME.service` per app.
+    Systemd,
+    /// One uWSGI Emperor over the enabled apps.
+    Emperor,
+}
+
+/// The engines an `ENGINE=auto` can resolve to, and the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Daemon,
+    Systemd,
+    Emperor,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Daemon => "daemon",
+            EngineKind::Systemd => "systemd",
+            EngineKind::Emperor => "emperor",
+        }
+    }
+}
+
+impl EngineChoice {
+    fn parse(value: &str) -> Option<EngineChoice> {
+        Some(match value {
+            "" | "auto" => EngineChoice::Auto,
+            "daemon" => EngineChoice::Daemon,
+            "systemd" => EngineChoice::Systemd,
+            "emperor" => EngineChoice::Emperor,
+            _ => return None,
+        })
+    }
+
+    /// The engine this choice means on `layout`: `auto` is systemd when
+    /// systemd runs the host (`/run/systemd/system` exists, the test
+    /// systemd's own `sd_booted()` makes), else daemon — and always daemon
+    /// under a `--root` other than `/`, since the host's units run the real
+    /// root's apps, not the tree under DIR.
+    pub fn resolve(self, layout: &Layout) -> EngineKind {
+        match self {
+            EngineChoice::Daemon => EngineKind::Daemon,
+            EngineChoice::Systemd => EngineKind::Systemd,
+            EngineChoice::Emperor => EngineKind::Emperor,
+            EngineChoice::Auto => {
+                if layout.root() == Path::new("/") && Path::new("/run/systemd/system").is_dir() {
+                    EngineKind::Systemd
+                } else {
+                    EngineKind::Daemon
+                }
+            }
+        }
+    }
 }
 
 impl Settings {
@@ -55,6 +120,7 @@ impl Settings {
             inherited_config: Some(layout.default_inherited_config()),
             start_timeout: None,
             check_config_permissions: true,
+            engine: EngineChoice::Auto,
         }
     }
 
@@ -120,6 +186,12 @@ impl Settings {
                     } else {
                         Some(layout.under_root(&value))
                     }
+                }
+                "ENGINE" => {
+                    settings.engine = EngineChoice::parse(&value).unwrap_or_else(|| {
+                        bad("auto, daemon, systemd or emperor");
+                        EngineChoice::Auto
+                    })
                 }
                 "START_TIMEOUT" => {
                     settings.start_timeout = if value.is_empty() {
@@ -363,6 +435,21 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_is_read_and_auto_is_daemon_under_a_root() {
+        let (s, w) = parse("ENGINE=systemd\n");
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.engine, EngineChoice::Systemd);
+        assert_eq!(s.engine.resolve(&layout()), EngineKind::Systemd);
+        let (s, w) = parse("ENGINE=bogus\n");
+        assert_eq!(s.engine, EngineChoice::Auto);
+        assert!(w[0].contains("auto, daemon, systemd or emperor"), "{w:?}");
+        // Under --root, auto never means the host's systemd.
+        assert_eq!(EngineChoice::Auto.resolve(&layout()), EngineKind::Daemon);
+        assert_eq!(parse("ENGINE=emperor\n").0.engine, EngineChoice::Emperor);
+        assert_eq!(parse("ENGINE=daemon\n").0.engine, EngineChoice::Daemon);
+    }
+
+    #[test]
     fn debians_file_gives_the_defaults() {
         let (s, w) = parse(
             "# Defaults for uWSGI initscript\n# sourced by /etc/init.d/uwsgi\n\nVERBOSE=yes\n\
@@ -382,7 +469,7 @@ mod tests {
         let (s, w) = parse(
             "export VERBOSE=no\nPRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=\"yes\"\n\
              INHERITED_CONFIG='/etc/uwsgi/base.ini'\nSTART_TIMEOUT=90 # a slow app\n\
-             CHECK_CONFIG_PERMISSIONS=no\nSOMETHING_ELSE=whatever\n",
+             CHECK_CONFIG_PERMISSIONS=no\nSOMETHING_ELSE=whatever\nENGINE=daemon\n",
         );
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(
@@ -393,6 +480,7 @@ mod tests {
                 inherited_config: Some(PathBuf::from("/r/etc/uwsgi/base.ini")),
                 start_timeout: Some(Duration::from_secs(90)),
                 check_config_permissions: false,
+                engine: EngineChoice::Daemon,
             }
         );
     }

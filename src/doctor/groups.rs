@@ -146,7 +146,7 @@ pub fn check(
                      of its user, and `{add}` adds more), or use uWSGI's \
                      emperor-tyrant-initgroups where available (not in uWSGI 2.0.x); `add-gid` \
                      alone does not help in Tyrant mode: the vassal starts unprivileged and \
-                     cannot add groups. Then restart the vassal",
+                     cannot add groups. Then restart the vassal. {MOVE_TO_ENGINE}",
                     user = user_label(p.status.uid),
                     group = primary_label(p.status.gid),
                     add = add_gid.join("`, `"),
@@ -166,6 +166,35 @@ pub fn check(
             app,
             message,
             hint,
+        });
+    }
+}
+
+/// How to leave a Tyrant-mode Emperor (Fedora's `/etc/uwsgi.d`) for this
+/// package's Emperor engine, whose vassals keep their groups.
+pub const MOVE_TO_ENGINE: &str = "To move such an app to this package's own Emperor: put its \
+     config in /etc/uwsgi/apps-available/NAME.ini owned by root and writable only by root, with \
+     `uid` and `gid` of the app's user in it; `uwsgi-enapp NAME`; set ENGINE=emperor in \
+     /etc/default/uwsgi; `uwsgi-apps start NAME`; then remove its config from the Tyrant's \
+     directory (its Emperor runs as root without Tyrant mode, so vassals keep their groups, \
+     and start refuses a config others can change)";
+
+/// Every Emperor in Tyrant mode on the host, as information: its vassals
+/// run without supplementary groups, and how to move them.
+pub fn check_tyrants(processes: &[UwsgiProcess], findings: &mut Vec<Finding>) {
+    for e in processes.iter().filter(|p| p.is_emperor() && p.is_tyrant()) {
+        findings.push(Finding {
+            severity: Severity::Info,
+            check: "tyrant-emperor",
+            subject: Subject::Process {
+                pid: e.pid,
+                config: None,
+            },
+            app: None,
+            message: "a uWSGI Emperor runs in Tyrant mode: it starts each vassal as the owner \
+                      of its config file, without supplementary groups (uWSGI 2.0.x)"
+                .into(),
+            hint: MOVE_TO_ENGINE.into(),
         });
     }
 }

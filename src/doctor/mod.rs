@@ -19,6 +19,7 @@
 
 pub mod after_drop;
 pub mod configs;
+pub mod engines;
 pub mod groups;
 pub mod layout;
 pub mod permissions;
@@ -249,6 +250,8 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
         sockets::check(f, inherited_options.as_ref(), &mut findings);
     }
     groups::check(layout, &processes, &facts, &mut findings);
+    groups::check_tyrants(&processes, &mut findings);
+    engines::check(layout, &settings, &processes, &facts, &mut findings);
 
     if !scope.everything() {
         for app in &scope.apps {

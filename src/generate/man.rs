@@ -403,6 +403,15 @@ fn extra_description(applet: Applet) -> String {
 
 fn sections(applet: Applet) -> Page {
     let mut page = Page::new();
+    if applet == Applet::UwsgiApps {
+        page.section("ENGINES")
+            .para("**ENGINE=** in /etc/default/uwsgi says what runs the enabled apps; every command means the same under each, and **status**, **list** and **doctor** report the same truth. Each engine launches an app with the same checks, user, runtime directory, environment and command line (see **exec**).")
+            .item("**auto**", "The default: **systemd** when systemd runs the host (/run/systemd/system exists), else **daemon**; always **daemon** under a **--root** other than /.")
+            .item("**daemon**", "One uWSGI master per app, started detached by this program (as Debian's init script does).")
+            .item("**systemd**", "One unit per app: **uwsgi@**^^NAME^^**.service** for /etc/uwsgi/apps-enabled/NAME.ini, **uwsgi@**^^NS^^**:**^^NAME^^**.service** for another namespace (bytes a unit name cannot hold are written \\x^^NN^^, a - stays a -). Every action on an app goes through its unit; **uwsgi.service** starts, reloads and stops them all. On such a host **service uwsgi** ^^ACTION^^ ^^NAME^^ acts on **uwsgi.service** and drops NAME (Debian's service(8) does that): use **uwsgi-apps** ^^ACTION^^ ^^NAME^^, /etc/init.d/uwsgi run directly, or **systemctl** ^^ACTION^^ **uwsgi@**^^NAME^^.")
+            .item("**emperor**", "One uWSGI Emperor, as root and not in Tyrant mode, over links in /run/uwsgi-apps/emperor/vassals/: **start** makes an app's link, **stop** removes it, **reload** touches it. Its vassals keep their users' supplementary groups.")
+            .para("To switch engines, stop every app with the old setting, change **ENGINE=**, start them again; **start** never starts an app that another engine runs.");
+    }
     page.section("EXIT STATUS");
     match applet {
         Applet::UwsgiApps => {
@@ -411,6 +420,8 @@ fn sections(applet: Applet) -> Page {
                 .item("**2**", "Usage error: unknown option or missing argument.")
                 .item("**3**", "For **status**: an instance is not running. For **initd**: unknown command.")
                 .item("**4**", "For **status**: no such configuration. The worst code wins: 4 over 1 over 3 over 0.")
+                .item("**6**", "For **exec**: the app is not enabled (a systemd unit does not restart on it).")
+                .item("**78**", "For **exec**: its config was refused (see **start**), or it already runs under another engine.")
                 .para("**initd** exits with the number of instances that failed, as Debian's init script does (0 when all went well). **query** exits as **uwsgi-query**(8).");
         }
         Applet::Enapp | Applet::Disapp => {
@@ -487,7 +498,11 @@ fn sections(applet: Applet) -> Page {
         );
     if applet == Applet::UwsgiApps {
         page.item("**/etc/init.d/uwsgi**", "The init script: runs **uwsgi-apps initd** with its arguments.")
-            .item("**/etc/default/uwsgi**", "Settings of the init script: VERBOSE, PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT, INHERITED_CONFIG, START_TIMEOUT, CHECK_CONFIG_PERMISSIONS. Read, not executed.")
+            .item("**/etc/default/uwsgi**", "Settings: VERBOSE, PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT, INHERITED_CONFIG, START_TIMEOUT, CHECK_CONFIG_PERMISSIONS, ENGINE. Read, not executed.")
+            .item("**/lib/systemd/system/uwsgi@.service**, **/lib/systemd/system/uwsgi.service**", "The units of the **systemd** engine: one app, and every enabled app.")
+            .item("**/usr/lib/uwsgi-apps/uwsgi-apps-vassal**", "This program as the Emperor's wrapper for its vassals (**emperor** engine).")
+            .item("**/run/uwsgi-apps/**", "This program's own state, root's alone: its locks, the reloads in progress, the Emperor's vassal links.")
+            .item("**/var/log/uwsgi/emperor.log**", "Log of the Emperor of the **emperor** engine.")
             .item("**/usr/share/uwsgi/conf/default.ini**", "The configuration every app inherits, unless INHERITED_CONFIG names another.")
             .item("**/run/uwsgi/**^^NS^^**/**^^NAME^^**/**", "Runtime directory of an instance: its pid file **pid**, its socket, its readiness socket.")
             .item("**/var/log/uwsgi/**^^NS^^**/**^^NAME^^**.log**", "Log of an instance.");
@@ -515,6 +530,10 @@ fn sections(applet: Applet) -> Page {
             .example(
                 "Look for broken links, unsafe permissions and stale pid files:",
                 "uwsgi-apps doctor",
+            )
+            .example(
+                "On a host that systemd runs, one app through its unit, and all of them:",
+                "uwsgi-apps start blog\nsystemctl status uwsgi@blog\nsystemctl reload uwsgi",
             )
             .example(
                 "Work on a copy of a system without touching the real one:",

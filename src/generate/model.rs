@@ -184,6 +184,8 @@ fn operands_of(name: &str) -> Operands {
         "uwsgi-disapp" | "disable" => names(NameKind::Enabled, None),
         "uwsgi-query" | "query" => names(NameKind::Available, Some(1)),
         "doctor" => names(NameKind::Available, None),
+        // `exec` runs one instance's recipe in the foreground.
+        "exec" => names(NameKind::Confnames, None),
         "initd" => Operands::Initd,
         // Every service operation is a command of its own, on confnames.
         _ if Operation::parse(name).is_some() => names(NameKind::Confnames, None),

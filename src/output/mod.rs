@@ -29,6 +29,8 @@ pub(crate) fn print_after_line(reports: &[crate::service::report::Report]) {
 }
 
 pub mod doctor;
+pub mod exec;
+pub mod group;
 pub mod initd;
 pub mod list;
 pub mod registry;

@@ -325,7 +325,7 @@ const SETTLE_TICK: Duration = Duration::from_millis(5);
 
 /// After READY=1: wait until the workers have settled, or the master
 /// dies; never longer than `SETTLE_MAX`.
-fn settle(master: i32, pidfd: BorrowedFd<'_>, deadline: Instant) -> Result<(), LaunchFailure> {
+pub fn settle(master: i32, pidfd: BorrowedFd<'_>, deadline: Instant) -> Result<(), LaunchFailure> {
     let deadline = deadline.min(Instant::now() + SETTLE_MAX);
     loop {
         if workers_settled(master) {

@@ -347,3 +347,47 @@ mod signal_tests {
         assert!(!signal_masks_handle(s, 0));
     }
 }
+
+/// The systemd unit whose cgroup holds the process: the last `*.service`
+/// component of its cgroup path (`0::/system.slice/uwsgi@x.service` on a
+/// unified host, the `name=systemd` line on a hybrid one). `None` for a
+/// process outside any service (a daemon started from a shell).
+pub fn service_unit(pid: i32) -> Option<String> {
+    let text = fs::read_to_string(proc_path(pid, "cgroup")).ok()?;
+    unit_of_cgroups(&text)
+}
+
+fn unit_of_cgroups(text: &str) -> Option<String> {
+    text.lines()
+        .filter(|l| l.starts_with("0::") || l.contains(":name=systemd:"))
+        .find_map(|l| {
+            let path = l.splitn(3, ':').nth(2)?;
+            path.split('/')
+                .rev()
+                .find(|c| c.ends_with(".service"))
+                .map(str::to_owned)
+        })
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_service_of_a_cgroup() {
+        assert_eq!(
+            unit_of_cgroups("0::/system.slice/system-uwsgi.slice/uwsgi@hello.service\n").as_deref(),
+            Some("uwsgi@hello.service")
+        );
+        assert_eq!(
+            unit_of_cgroups("4:memory:/x\n1:name=systemd:/system.slice/uwsgi.service\n0::/\n")
+                .as_deref(),
+            Some("uwsgi.service")
+        );
+        assert_eq!(
+            unit_of_cgroups("0::/user.slice/user-0.slice/session-3.scope\n"),
+            None
+        );
+        assert_eq!(unit_of_cgroups(""), None);
+    }
+}

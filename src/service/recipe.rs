@@ -193,6 +193,19 @@ impl<'a> Recipe<'a> {
         spec: &Confspec,
         extra: &[(OsString, OsString)],
     ) -> Vec<(OsString, OsString)> {
+        let mut env = self.environment_base();
+        env.push((
+            "UWSGI_DEB_CONFNAMESPACE".into(),
+            spec.namespace.as_os_str().to_owned(),
+        ));
+        env.push(("UWSGI_DEB_CONFNAME".into(), spec.name.clone()));
+        env.extend(extra.iter().cloned());
+        env
+    }
+
+    /// The environment of any uWSGI this program runs (an instance, an
+    /// Emperor): a fixed PATH and the caller's locale.
+    pub fn environment_base(&self) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> =
             vec![("PATH".into(), "/sbin:/usr/sbin:/bin:/usr/bin".into())];
         for (k, v) in std::env::vars_os() {
@@ -203,12 +216,6 @@ impl<'a> Recipe<'a> {
                 env.push((k, v));
             }
         }
-        env.push((
-            "UWSGI_DEB_CONFNAMESPACE".into(),
-            spec.namespace.as_os_str().to_owned(),
-        ));
-        env.push(("UWSGI_DEB_CONFNAME".into(), spec.name.clone()));
-        env.extend(extra.iter().cloned());
         env
     }
 

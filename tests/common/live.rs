@@ -268,13 +268,16 @@ impl Live {
     }
 
     /// The masters among them: those whose parent is not one of them
-    /// (workers are children of their master).
+    /// (workers are children of their master), or is an Emperor (whose
+    /// vassals are masters); an Emperor itself is none.
     pub fn masters(&self) -> Vec<i32> {
         let all = self.uwsgi_processes();
+        let emperor = |pid: i32| cmdline(pid).iter().any(|a| a == "--emperor");
         let mut masters: Vec<i32> = all
             .iter()
             .copied()
-            .filter(|&pid| !matches!(ppid(pid), Some(p) if all.contains(&p)))
+            .filter(|&pid| !emperor(pid))
+            .filter(|&pid| !matches!(ppid(pid), Some(p) if all.contains(&p) && !emperor(p)))
             .collect();
         masters.sort_unstable();
         masters

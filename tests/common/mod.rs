@@ -39,6 +39,14 @@ impl Root {
         for applet in APPLETS {
             symlink(env!("CARGO_BIN_EXE_uwsgi-apps"), bin.join(applet)).unwrap();
         }
+        // The Emperor engine's wrapper for its vassals, found beside the
+        // program that starts the Emperor (as the package installs it in
+        // /usr/lib/uwsgi-apps).
+        symlink(
+            env!("CARGO_BIN_EXE_uwsgi-apps"),
+            bin.join("uwsgi-apps-vassal"),
+        )
+        .unwrap();
         Root { tmp, root, bin }
     }
 

@@ -232,6 +232,17 @@ impl SystemdBuilder {
         self
     }
 
+    /// A copy of this unit file (as it is now), under the name `name`: a
+    /// package's `debian/PKG.uwsgi@.service` is installed as
+    /// `uwsgi@.service`.
+    pub fn unit_file_as(mut self, path: impl AsRef<Path>, name: &str) -> Self {
+        let path = path.as_ref();
+        let text =
+            fs::read(path).unwrap_or_else(|e| panic!("read unit file {}: {e}", path.display()));
+        self.units.push((name.to_string(), text));
+        self
+    }
+
     /// Bind-mount host path `source` (a file or a directory) onto
     /// `target` inside, read-write: what a unit writes there lands in
     /// `source`.

@@ -18,7 +18,7 @@ function __uwsgi_apps_words
             continue
         end
         switch $t
-            case --root --daemon -j --jobs --start-timeout --timeout
+            case --root --daemon -j --jobs --start-timeout --timeout --unit
                 set skip 1
             case '-*'
             case '*'

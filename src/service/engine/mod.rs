@@ -8,6 +8,9 @@
 //! A new engine is a new file here and one arm in `select`.
 
 pub mod daemon;
+pub mod emperor;
+pub mod reload;
+pub mod systemd;
 
 use std::time::Duration;
 
@@ -15,7 +18,7 @@ use crate::discovery::EnabledConfig;
 use crate::layout::Layout;
 use crate::name::Confspec;
 use crate::process::{procfs, Daemon, Master, Pidfile};
-use crate::settings::Settings;
+use crate::settings::{EngineKind, Settings};
 
 use super::plan::Options;
 use super::recipe::Recipe;
@@ -85,6 +88,11 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The engine the settings choose on this layout.
+    pub fn engine(&self) -> EngineKind {
+        self.settings.engine.resolve(self.layout)
+    }
+
     pub fn recipe(&self) -> Recipe<'a> {
         Recipe::new(self.layout, self.settings, self.options.check_permissions)
     }
@@ -126,7 +134,38 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Lines of the log shown when a start or reload fails.
+pub const LOG_TAIL_LINES: usize = 15;
+
+/// Warnings when an instance's log, from `offset` on, says uWSGI loaded
+/// no app (it runs, but answers nothing) or could not load a plugin.
+pub fn log_warnings(log: &std::path::Path, offset: u64) -> Vec<String> {
+    use crate::process::launch;
+    let text = launch::log_since(log, offset);
+    let lines = launch::trouble_lines(&text);
+    let no_app = lines.iter().any(|l| l.contains("no app loaded"));
+    lines
+        .iter()
+        .map(|line| {
+            let what = if no_app {
+                "it runs but loaded no app, so it serves nothing"
+            } else {
+                "it runs without a plugin its config asks for"
+            };
+            format!(
+                "{what}; its log says: {}; see {}",
+                crate::display::sanitize(line.as_ref()),
+                crate::display::display_path(log)
+            )
+        })
+        .collect()
+}
+
 /// The engine the settings choose.
 pub fn select<'a>(context: &'a Context<'a>) -> Box<dyn Engine + 'a> {
-    Box::new(daemon::DaemonEngine::new(context))
+    match context.engine() {
+        EngineKind::Daemon => Box::new(daemon::DaemonEngine::new(context)),
+        EngineKind::Systemd => Box::new(systemd::SystemdEngine::new(context)),
+        EngineKind::Emperor => Box::new(emperor::EmperorEngine::new(context)),
+    }
 }

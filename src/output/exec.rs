@@ -1,0 +1,184 @@
+//! `uwsgi-apps exec CONFSPEC` (`--unit INSTANCE` from a systemd unit): the
+//! launch recipe in the foreground, then uWSGI in place of this program,
+//! so that the supervisor's main process is uWSGI's master and gets its
+//! `READY=1` (SPEC §7). It takes no lock: the supervisor runs one unit at
+//! a time, and a `start` of this program may hold the instance's lock
+//! while it waits for the unit.
+//!
+//! Exit statuses when nothing runs: 6 when the confname is not enabled,
+//! 78 when a safety rule refuses the config or the instance already runs
+//! outside (two masters would fight for its socket) — statuses a unit does
+//! not restart on — and 1 for anything else.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use crate::display::display_path;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::name::Confspec;
+use crate::service::engine::emperor;
+use crate::service::engine::systemd::{self, exit};
+use crate::service::engine::{Context, Instance};
+use crate::service::plan::{self, Options};
+use crate::service::recipe::Refusal;
+use crate::service::rundir;
+
+/// Which instance the command line names.
+fn spec_of(confspec: Option<&OsStr>, unit: Option<&str>) -> Result<Confspec> {
+    match (unit, confspec) {
+        (Some(unit), _) => systemd::parse_instance(unit),
+        (None, Some(text)) => Confspec::parse(text),
+        (None, None) => Err(Error::Usage(
+            "exec needs a CONFSPEC or --unit INSTANCE".into(),
+        )),
+    }
+}
+
+/// Prepare the instance and become its uWSGI; returns only when it could
+/// not (the exit status).
+pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Result<i32> {
+    let spec = spec_of(confspec, unit)?;
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let targets = plan::plan_specs(layout, std::slice::from_ref(&spec))?;
+    let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
+        super::error(format_args!(
+            "{spec} is not enabled: no config for it in {}; enable it with uwsgi-enapp",
+            display_path(&layout.enabled_dir(&spec.namespace))
+        ));
+        return Ok(exit::NOT_ENABLED);
+    };
+    let instance = Instance {
+        spec: &spec,
+        config: Some(&config),
+    };
+    if let Ok((Some(master), _)) = context.probe(instance) {
+        super::error(format_args!(
+            "{spec} already runs (master pid {}), started by something else; stop it \
+             first (`uwsgi-apps stop {}` with the engine that started it), since two \
+             masters would fight for its socket",
+            master.pid(),
+            spec.to_arg().to_string_lossy()
+        ));
+        return Ok(exit::REFUSED);
+    }
+    let recipe = context.recipe();
+    let prepared = match recipe.prepare(&config) {
+        Ok(p) => p,
+        Err(Refusal::Refused(why)) => {
+            super::error(format_args!("{spec}: {why}"));
+            return Ok(exit::REFUSED);
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    for w in &prepared.run_as.warnings {
+        super::warning(format_args!("{spec}: {w}"));
+    }
+    // A supervisor's readiness socket (systemd's, for Type=notify) is the
+    // one caller variable uWSGI must see.
+    let extra: Vec<(OsString, OsString)> = std::env::var_os("NOTIFY_SOCKET")
+        .map(|n| ("NOTIFY_SOCKET".into(), n))
+        .into_iter()
+        .collect();
+    let env = recipe.environment(&spec, &extra);
+    let program = recipe.program();
+    let err = Command::new(program)
+        .args(&prepared.args)
+        .env_clear()
+        .envs(env)
+        .current_dir("/")
+        .exec();
+    Err(Error::os(format!("run {}", display_path(program)), err))
+}
+
+/// What the Emperor's vassals exit with when they must not run: the
+/// Emperor then forgets the vassal instead of respawning it (uWSGI's
+/// UWSGI_EXILE_CODE).
+pub const VASSAL_EXILE: i32 = 26;
+
+/// The Emperor's wrapper (`uwsgi-apps-vassal --ini NAME.ini`, see
+/// `service::engine::emperor`): the recipe for the instance the link's
+/// name stands for, then uWSGI in its place, with the Emperor's channel
+/// (`UWSGI_EMPEROR_FD` and the descriptor it names, which stays open) and
+/// the readiness socket `start` listens on. It says its pid there first
+/// (`MAINPID=`), so that `start` sees the vassal die at once.
+pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
+    let Some(name) = emperor::vassal_arg(args) else {
+        super::error("not started as the Emperor's wrapper: no vassal file name in its arguments");
+        return Ok(VASSAL_EXILE);
+    };
+    let spec = match emperor::spec_of_link(name) {
+        Ok(s) => s,
+        Err(e) => {
+            super::error(e);
+            return Ok(VASSAL_EXILE);
+        }
+    };
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let targets = plan::plan_specs(layout, std::slice::from_ref(&spec))?;
+    let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
+        super::error(format_args!(
+            "{spec} is not enabled; the Emperor's link to it is stale"
+        ));
+        return Ok(VASSAL_EXILE);
+    };
+    let recipe = context.recipe();
+    let prepared = match recipe.prepare(&config) {
+        Ok(p) => p,
+        Err(Refusal::Refused(why)) => {
+            super::error(format_args!("{spec}: {why}"));
+            return Ok(VASSAL_EXILE);
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    for w in &prepared.run_as.warnings {
+        super::warning(format_args!("{spec}: {w}"));
+    }
+    let notify = layout.notify_socket(&spec);
+    let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            k.to_str().is_some_and(|k| {
+                matches!(
+                    k,
+                    "UWSGI_EMPEROR_FD" | "UWSGI_EMPEROR_FD_CONFIG" | "UWSGI_BROODLORD_NUM"
+                )
+            })
+        })
+        .collect();
+    extra.push(("NOTIFY_SOCKET".into(), notify.clone().into_os_string()));
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to(
+            format!("MAINPID={}\n", std::process::id()).as_bytes(),
+            &notify,
+        );
+    }
+    let env = recipe.environment(&spec, &extra);
+    let program = recipe.program();
+    let err = Command::new(program)
+        .args(&prepared.args)
+        .env_clear()
+        .envs(env)
+        .current_dir("/")
+        .exec();
+    Err(Error::os(format!("run {}", display_path(program)), err))
+}
+
+/// The unit's `ExecStopPost`: its master has exited (or never ran), so
+/// its runtime dir goes, unless a master of the instance runs after all.
+pub fn unit_stopped(layout: &Layout, unit: &str) -> Result<i32> {
+    let spec = systemd::parse_instance(unit)?;
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let instance = Instance {
+        spec: &spec,
+        config: None,
+    };
+    if let Ok((Some(_), _)) = context.probe(instance) {
+        return Ok(0);
+    }
+    rundir::remove_run_dir(layout, &spec)?;
+    Ok(0)
+}

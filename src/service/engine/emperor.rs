@@ -1,0 +1,611 @@
+//! The Emperor engine (SPEC §7): one uWSGI Emperor, run as root and not in
+//! Tyrant mode, over a directory of links that only root can reach
+//! (`/run/uwsgi-apps/emperor/vassals/`): a link there starts an app, its
+//! removal stops it, `touch -h` on it reloads it (`--emperor-nofollow`
+//! makes the Emperor watch the links, not the configs they point to).
+//!
+//! Each vassal is run through the launch recipe: the Emperor's
+//! `--emperor-wrapper` is this program under the name
+//! `uwsgi-apps-vassal`, which makes the instance's runtime dir, checks the
+//! config as `start` does, and execs uWSGI with the inherited config, the
+//! app's config, `--logto` and `--pidfile`, as every engine does. uWSGI
+//! then drops privileges to the app's `uid`/`gid` itself and keeps the
+//! user's supplementary groups — what Tyrant mode loses; Tyrant mode's
+//! protection (no root-run config that another user can change) comes
+//! from the permission rule of `start` instead.
+//!
+//! A link is named for its instance (`NAME.ini`, `NS:NAME.ini`, escaped
+//! like a systemd unit instance: see `systemd::instance_string`); its
+//! `.ini` only makes the Emperor take it for a config, the wrapper reads
+//! the instance from the name and runs its real config, whatever format.
+//!
+//! The Emperor runs while any app does: started with the first, stopped
+//! with the last. It is woken with SIGWINCH after every change to the
+//! links, so it acts at once rather than at its next scan.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use crate::display::display_path;
+use crate::error::{Error, IoContext, Result};
+use crate::name::Confspec;
+use crate::process::identity::open_pidfd;
+use crate::process::launch;
+use crate::process::notify::NotifySocket;
+use crate::process::{pidfile, procfs, wait, Master};
+use crate::service::report::{InstanceStatus, Outcome};
+use crate::service::rundir;
+
+use super::systemd::{instance_string, parse_instance};
+use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
+
+/// The name this program answers to as the Emperor's wrapper.
+pub const WRAPPER_NAME: &str = "uwsgi-apps-vassal";
+
+/// Where the package installs the wrapper (a link to uwsgi-apps).
+pub const DEFAULT_WRAPPER: &str = "/usr/lib/uwsgi-apps/uwsgi-apps-vassal";
+
+/// How often a wait that nothing signals looks again.
+const TICK: Duration = Duration::from_millis(10);
+
+/// How often the Emperor scans its links by itself (it is woken at once
+/// by SIGWINCH after our own changes).
+const EMPEROR_FREQ: &str = "1";
+
+/// How long the Emperor may take to die after SIGINT (it stops its
+/// vassals first).
+const EMPEROR_STOP: Duration = Duration::from_secs(35);
+
+/// The wrapper's program: a `uwsgi-apps-vassal` beside the program that
+/// runs now, as it was called (the tests' links), else the package's.
+pub fn wrapper_path() -> PathBuf {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|argv0| argv0.parent().map(|d| d.join(WRAPPER_NAME)))
+        .filter(|p| p.is_absolute() && p.exists())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_WRAPPER))
+}
+
+/// The vassal link's file name of an instance.
+pub fn link_name(spec: &Confspec) -> OsString {
+    OsString::from(format!("{}.ini", instance_string(spec)))
+}
+
+/// The instance a vassal file name (as the Emperor passes it) stands for.
+pub fn spec_of_link(name: &OsStr) -> Result<Confspec> {
+    let name = Path::new(name)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .ok_or_else(|| Error::Failed("the vassal's file name is not UTF-8".into()))?;
+    let instance = name
+        .strip_suffix(".ini")
+        .ok_or_else(|| Error::Failed(format!("{name} is not a vassal link of this program")))?;
+    parse_instance(instance)
+}
+
+pub struct EmperorEngine<'a> {
+    cx: &'a Context<'a>,
+}
+
+impl<'a> EmperorEngine<'a> {
+    pub fn new(cx: &'a Context<'a>) -> Self {
+        EmperorEngine { cx }
+    }
+
+    fn vassal_dir(&self) -> Result<PathBuf> {
+        crate::lock::private_subdir(self.cx.layout, &["emperor", "vassals"])
+    }
+
+    fn emperor_pidfile(&self) -> Result<PathBuf> {
+        Ok(crate::lock::private_subdir(self.cx.layout, &["emperor"])?.join("pid"))
+    }
+
+    /// The running Emperor of this layout: the pid of our record, alive,
+    /// the uWSGI program, governing our vassal dir.
+    fn emperor(&self) -> Option<Master> {
+        let dir = self.vassal_dir().ok()?;
+        let pid = pidfile::read(&self.emperor_pidfile().ok()?).ok()?.pid()?;
+        let master = Master::open(pid, &self.cx.daemon)?;
+        let args = procfs::cmdline(pid).ok()?;
+        let governs = args
+            .windows(2)
+            .any(|w| w[0] == "--emperor" && Path::new(&w[1]) == dir);
+        governs.then_some(master)
+    }
+
+    /// Start the Emperor, unless it runs.
+    fn ensure_emperor(&self) -> Result<Master> {
+        if let Some(m) = self.emperor() {
+            return Ok(m);
+        }
+        let dir = self.vassal_dir()?;
+        let pidfile_path = self.emperor_pidfile()?;
+        let log = self.cx.layout.emperor_log();
+        rundir::make_dirs_root(log.parent().unwrap_or(Path::new("/")))?;
+        let recipe = self.cx.recipe();
+        let args: Vec<OsString> = vec![
+            "--emperor".into(),
+            dir.into_os_string(),
+            "--emperor-nofollow".into(),
+            "--emperor-wrapper".into(),
+            wrapper_path().into_os_string(),
+            "--emperor-freq".into(),
+            EMPEROR_FREQ.into(),
+            "--logto".into(),
+            log.clone().into_os_string(),
+        ];
+        // The recipe's environment minus an instance's names: a fixed
+        // PATH and the locale; and where the layout and the program are,
+        // when not the defaults, for the wrapper of each vassal (which the
+        // Emperor runs with its own environment).
+        let mut env = recipe.environment_base();
+        if self.cx.layout.root() != Path::new("/") {
+            env.push(("UWSGI_APPS_ROOT".into(), self.cx.layout.root().into()));
+        }
+        if self.cx.layout.daemon() != Path::new(crate::layout::DEFAULT_DAEMON) {
+            env.push(("UWSGI_APPS_DAEMON".into(), self.cx.layout.daemon().into()));
+        }
+        let spawned = launch::spawn_detached(recipe.program(), &args, &env, &log)
+            .map_err(|e| Error::Failed(format!("cannot start the uWSGI Emperor: {e}")))?;
+        // Running is all it needs to be: it scans the links once it runs
+        // (and at once when woken), and an Emperor that dies at start is
+        // seen here.
+        let settle = Instant::now() + Duration::from_millis(200);
+        if wait::wait_for_exits(&[spawned.pidfd.as_fd()], settle)[0] {
+            let why = launch::reap(spawned.pid).unwrap_or_else(|| "it exited".into());
+            return Err(Error::Failed(format!(
+                "the uWSGI Emperor did not start: {why}; see {}",
+                display_path(&log)
+            )));
+        }
+        fs::write(&pidfile_path, format!("{}\n", spawned.pid))
+            .at("write the Emperor's pidfile", &pidfile_path)?;
+        Master::open(spawned.pid, &self.cx.daemon)
+            .ok_or_else(|| Error::Failed("the uWSGI Emperor exited at once".into()))
+    }
+
+    /// Stop the Emperor when it governs no vassal any more.
+    fn stop_emperor_if_idle(&self) {
+        let Ok(dir) = self.vassal_dir() else { return };
+        let idle = fs::read_dir(&dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !idle {
+            return;
+        }
+        if let Some(m) = self.emperor() {
+            let _ = m.signal(Signal::INT);
+            if !wait::wait_for_exits(&[m.pidfd()], Instant::now() + EMPEROR_STOP)[0] {
+                let _ = m.signal(Signal::KILL);
+            }
+            if let Ok(p) = self.emperor_pidfile() {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+
+    /// Wake the Emperor so that it looks at its links now.
+    fn wake(&self, emperor: &Master) {
+        let _ = emperor.signal(Signal::WINCH);
+    }
+
+    fn link(&self, spec: &Confspec) -> Result<PathBuf> {
+        Ok(self.vassal_dir()?.join(link_name(spec)))
+    }
+
+    /// Make the vassal link of `config` (replacing a stale one).
+    fn make_link(&self, link: &Path, target: &Path) -> Result<()> {
+        match fs::remove_file(link) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove vassal link", link, e)),
+        }
+        std::os::unix::fs::symlink(target, link).at("make vassal link", link)
+    }
+
+    fn remove_link(&self, link: &Path) -> Result<bool> {
+        match fs::remove_file(link) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove vassal link", link, e)),
+        }
+    }
+}
+
+/// One vassal being started.
+struct Starting {
+    index: usize,
+    link: PathBuf,
+    pidfile: PathBuf,
+    notify: NotifySocket,
+    log_offset: u64,
+    warnings: Vec<String>,
+}
+
+impl EmperorEngine<'_> {
+    /// Wait until the vassal is ready. Under an Emperor, uWSGI tells the
+    /// Emperor (through its pipe), not the readiness socket, that it is
+    /// ready: only its `STATUS=` messages come here. So once its wrapper
+    /// has said its pid (`MAINPID=`, before it became uWSGI) ready means
+    /// what a reload's completion means: the pidfile names that master,
+    /// and it has children that have settled (see
+    /// `launch::workers_settled`; a child that never settles is believed
+    /// after `SETTLE_MAX`). Its death on the way is seen at once.
+    fn await_vassal(&self, s: &Starting, deadline: Instant) -> std::result::Result<i32, String> {
+        let mut master: Option<(i32, OwnedFd)> = None;
+        let mut last_status: Option<String> = None;
+        let mut children_since: Option<Instant> = None;
+        loop {
+            if Instant::now() >= deadline {
+                let mut why = format!(
+                    "did not become ready within {} s",
+                    launch::rounded_secs(self.cx.options.start_timeout)
+                );
+                if let Some(st) = last_status {
+                    why.push_str(&format!(" (last status: {st})"));
+                }
+                return Err(why);
+            }
+            let mut fds = vec![s.notify.fd()];
+            if let Some((_, fd)) = &master {
+                fds.push(fd.as_fd());
+            }
+            // Nothing signals the workers' settling: look every tick once
+            // the master is known.
+            let until = match master {
+                Some(_) => deadline.min(Instant::now() + TICK),
+                None => deadline,
+            };
+            let fired = wait::wait_for_any(&fds, until);
+            if fired.get(1).copied().unwrap_or(false) {
+                let pid = master.as_ref().map_or(0, |(p, _)| *p);
+                return Err(format!("its master (pid {pid}) exited before it was ready"));
+            }
+            for msg in s.notify.drain() {
+                let Some(from) = msg.pid else { continue };
+                if master.is_none() && main_pid(&msg.text) == Some(from) {
+                    if let Ok(fd) = open_pidfd(from) {
+                        master = Some((from, fd));
+                    }
+                }
+                if master.as_ref().is_some_and(|(p, _)| *p == from) {
+                    if let Some(st) = msg.status() {
+                        last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
+                    }
+                }
+            }
+            let Some((pid, _)) = &master else { continue };
+            let pid = *pid;
+            if pidfile::read(&s.pidfile).ok().and_then(|p| p.pid()) != Some(pid) {
+                continue;
+            }
+            if procfs::children(pid).is_empty() {
+                continue;
+            }
+            let since = *children_since.get_or_insert_with(Instant::now);
+            if launch::workers_settled(pid) || since.elapsed() >= launch::SETTLE_MAX {
+                return Ok(pid);
+            }
+        }
+    }
+}
+
+/// `MAINPID=N` in a notify message (what the wrapper sends before it
+/// becomes uWSGI).
+fn main_pid(text: &str) -> Option<i32> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("MAINPID="))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl Engine for EmperorEngine<'_> {
+    /// Refusals and "already runs" first; then one link per instance, the
+    /// Emperor woken once, and each vassal awaited (READY=1) together.
+    fn start(&self, batch: &[Instance<'_>], done: Sink<'_>) {
+        let recipe = self.cx.recipe();
+        let mut starting: Vec<Starting> = Vec::new();
+        for (i, instance) in batch.iter().enumerate() {
+            let Some(config) = instance.config else {
+                done(i, Finished::new(Outcome::NotFound));
+                continue;
+            };
+            let link = match self.link(instance.spec) {
+                Ok(l) => l,
+                Err(e) => {
+                    done(i, Finished::failed(e.to_string()));
+                    continue;
+                }
+            };
+            let run_as = match recipe.check(config) {
+                Ok(r) => r,
+                Err(refusal) => {
+                    done(i, Finished::failed(refusal.to_string()));
+                    continue;
+                }
+            };
+            match self.cx.probe(*instance) {
+                Ok((Some(m), _)) if link.symlink_metadata().is_ok() => {
+                    done(i, Finished::new(Outcome::Already { pid: Some(m.pid()) }));
+                    continue;
+                }
+                Ok((Some(m), _)) => {
+                    done(
+                        i,
+                        Finished::failed(format!(
+                            "it already runs outside the Emperor (master pid {}), started by \
+                             another engine; stop it first (uwsgi-apps stop {}), then start it",
+                            m.pid(),
+                            instance.spec.to_arg().to_string_lossy()
+                        )),
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            let prepared = recipe.make_dirs(instance.spec).and_then(|_| {
+                recipe.remove_stale_pidfile(instance.spec)?;
+                NotifySocket::bind(
+                    &self.cx.layout.notify_socket(instance.spec),
+                    run_as.uid,
+                    run_as.gid,
+                )
+            });
+            let notify = match prepared {
+                Ok(n) => n,
+                Err(e) => {
+                    done(i, Finished::failed(e.to_string()));
+                    continue;
+                }
+            };
+            starting.push(Starting {
+                index: i,
+                link,
+                pidfile: self.cx.layout.pidfile(instance.spec),
+                notify,
+                log_offset: launch::log_end(&self.cx.layout.log_file(instance.spec)),
+                warnings: run_as.warnings,
+            });
+        }
+        if starting.is_empty() {
+            return;
+        }
+        let emperor = match self.ensure_emperor() {
+            Ok(m) => m,
+            Err(e) => {
+                for s in &starting {
+                    done(s.index, Finished::failed(e.to_string()));
+                }
+                return;
+            }
+        };
+        let mut linked: Vec<Starting> = Vec::new();
+        for s in starting {
+            let config = batch[s.index]
+                .config
+                .map(|c| c.path.clone())
+                .unwrap_or_default();
+            match self.make_link(&s.link, &config) {
+                Ok(()) => linked.push(s),
+                Err(e) => done(s.index, Finished::failed(e.to_string())),
+            }
+        }
+        self.wake(&emperor);
+        let deadline = Instant::now() + self.cx.options.start_timeout;
+        std::thread::scope(|scope| {
+            for s in &linked {
+                scope.spawn(move || {
+                    let instance = batch[s.index];
+                    let log = self.cx.layout.log_file(instance.spec);
+                    let finished = match self.await_vassal(s, deadline) {
+                        Ok(pid) => {
+                            let _ = pidfile::seal(&self.cx.layout.pidfile(instance.spec));
+                            let mut warnings = s.warnings.clone();
+                            warnings.extend(super::log_warnings(&log, s.log_offset));
+                            Finished {
+                                outcome: Outcome::Done { pid: Some(pid) },
+                                warnings,
+                            }
+                        }
+                        Err(why) => {
+                            // Nothing is left running: the link goes, or
+                            // the Emperor would respawn it again and again.
+                            let _ = self.remove_link(&s.link);
+                            Finished::new(Outcome::Failed {
+                                reason: format!("{why}; see {}", display_path(&log)),
+                                log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
+                            })
+                        }
+                    };
+                    done(s.index, finished);
+                });
+            }
+        });
+        self.wake(&emperor);
+    }
+
+    /// Every link removed, the Emperor woken once, each master awaited
+    /// (the Emperor stops it; a vassal is never signalled, or the Emperor
+    /// would bring it back). A master that runs without a link (another
+    /// engine's) is stopped as the daemon engine does.
+    fn stop(&self, batch: &[Instance<'_>], done: Sink<'_>) {
+        let mut waiting: Vec<(usize, Option<Master>)> = Vec::new();
+        let mut outside: Vec<usize> = Vec::new();
+        for (i, instance) in batch.iter().enumerate() {
+            let link = match self.link(instance.spec) {
+                Ok(l) => l,
+                Err(e) => {
+                    done(i, Finished::failed(e.to_string()));
+                    continue;
+                }
+            };
+            match self.remove_link(&link) {
+                Ok(true) => {
+                    let master = self.cx.probe(*instance).ok().and_then(|(m, _)| m);
+                    waiting.push((i, master));
+                }
+                Ok(false) => outside.push(i),
+                Err(e) => done(i, Finished::failed(e.to_string())),
+            }
+        }
+        if !outside.is_empty() {
+            let rest: Vec<Instance<'_>> = outside.iter().map(|&i| batch[i]).collect();
+            super::daemon::DaemonEngine::new(self.cx).stop(&rest, &|k, f| done(outside[k], f));
+        }
+        if !waiting.is_empty() {
+            if let Some(emperor) = self.emperor() {
+                self.wake(&emperor);
+            }
+            let fds: Vec<_> = waiting
+                .iter()
+                .filter_map(|(_, m)| m.as_ref().map(Master::pidfd))
+                .collect();
+            let deadline =
+                Instant::now() + self.cx.options.stop_timeout + super::super::plan::KILL_GRACE;
+            let exited = wait::wait_for_exits(&fds, deadline);
+            let mut exited = exited.into_iter();
+            for (i, master) in waiting {
+                let gone = master.is_none() || exited.next().unwrap_or(false);
+                let finished = if gone {
+                    let mut f = Finished::new(match &master {
+                        Some(m) => Outcome::Done { pid: Some(m.pid()) },
+                        None => Outcome::Already { pid: None },
+                    });
+                    if let Err(e) = rundir::remove_run_dir(self.cx.layout, batch[i].spec) {
+                        f.warnings
+                            .push(format!("stopped, but its runtime directory stays: {e}"));
+                    }
+                    f
+                } else {
+                    Finished::failed(format!(
+                        "its master (pid {}) did not exit after its vassal link was removed",
+                        master.as_ref().map_or(0, Master::pid)
+                    ))
+                };
+                done(i, finished);
+            }
+        }
+        self.stop_emperor_if_idle();
+    }
+
+    /// A graceful reload is `touch -h` on the vassal link (the Emperor
+    /// then reloads its vassal); a brutal one is SIGTERM to the master,
+    /// which reloads it in place (it does not exit, so the Emperor has
+    /// nothing to respawn). Both with the shared readiness and `--wait`
+    /// proof of `reload`.
+    fn reload(&self, batch: &[Instance<'_>], force: bool, done: Sink<'_>) {
+        std::thread::scope(|scope| {
+            for (i, instance) in batch.iter().enumerate() {
+                scope.spawn(move || {
+                    let link = match self.link(instance.spec) {
+                        Ok(l) if l.symlink_metadata().is_ok() => l,
+                        Ok(_) => {
+                            return done(
+                                i,
+                                Finished::failed(
+                                    "not running under the Emperor, so it cannot be reloaded",
+                                ),
+                            )
+                        }
+                        Err(e) => return done(i, Finished::failed(e.to_string())),
+                    };
+                    let finished = match self.cx.probe(*instance) {
+                        Ok((Some(master), _)) => {
+                            let send =
+                                |m: &Master, signal: Signal| -> std::result::Result<(), String> {
+                                    if signal == Signal::TERM {
+                                        return m.signal(signal).map_err(|e| e.to_string());
+                                    }
+                                    touch_link(&link).map_err(|e| e.to_string())?;
+                                    if let Some(emperor) = self.emperor() {
+                                        self.wake(&emperor);
+                                    }
+                                    Ok(())
+                                };
+                            reload::reload(self.cx, *instance, &master, force, true, &send)
+                        }
+                        Ok((None, _)) => Finished::failed("not running, so it cannot be reloaded"),
+                        Err(e) => Finished::failed(e.to_string()),
+                    };
+                    done(i, finished);
+                });
+            }
+        });
+    }
+
+    fn status(&self, instance: Instance<'_>) -> InstanceStatus {
+        self.cx.pidfile_status(instance)
+    }
+}
+
+/// `touch -h`: make the link's own modification time newer than it was,
+/// never its target's. The Emperor compares whole seconds: a link made
+/// (or touched) in this same second would not look newer, so the time is
+/// now or one second past the old one, whichever is later.
+fn touch_link(link: &Path) -> io::Result<()> {
+    use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
+    use std::os::unix::fs::MetadataExt;
+    let old = fs::symlink_metadata(link)?.mtime();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let when = Timespec {
+        tv_sec: now.max(old + 1),
+        tv_nsec: 0,
+    };
+    utimensat(
+        CWD,
+        link,
+        &Timestamps {
+            last_access: when,
+            last_modification: when,
+        },
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(io::Error::from)
+}
+
+/// The vassal file name the Emperor gives its wrapper, as bytes.
+pub fn vassal_arg(args: &[OsString]) -> Option<&OsStr> {
+    // `WRAPPER [--inherit X | --include X | --set X]… --ini NAME [...]`:
+    // the config option the Emperor picks from the name's extension,
+    // then the name.
+    args.windows(2)
+        .find(|w| {
+            matches!(
+                w[0].as_bytes(),
+                b"--ini" | b"--xml" | b"--yaml" | b"--json" | b"--config" | b"--inherit"
+            ) && w[1].as_bytes().ends_with(b".ini")
+        })
+        .map(|w| w[1].as_os_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Namespace;
+
+    #[test]
+    fn link_names_round_trip() {
+        let spec = Confspec::new(Namespace::new("vassal").unwrap(), "my app").unwrap();
+        let name = link_name(&spec);
+        assert_eq!(name, "vassal:my\\x20app.ini");
+        assert_eq!(spec_of_link(&name).unwrap(), spec);
+        assert_eq!(
+            spec_of_link(OsStr::new("/run/uwsgi-apps/emperor/vassals/hello.ini")).unwrap(),
+            Confspec::new(Namespace::app(), "hello").unwrap()
+        );
+        assert!(spec_of_link(OsStr::new("hello.xml")).is_err());
+        let args: Vec<OsString> = ["--ini", "hello.ini"].iter().map(OsString::from).collect();
+        assert_eq!(vassal_arg(&args), Some(OsStr::new("hello.ini")));
+        assert_eq!(main_pid("MAINPID=42\n"), Some(42));
+        assert_eq!(main_pid("READY=1\n"), None);
+    }
+}

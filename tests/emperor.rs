@@ -1,0 +1,259 @@
+//! The Emperor engine (ENGINE=emperor) for real: the real uWSGI Emperor,
+//! as root and not in Tyrant mode, over this program's vassal links, with
+//! this program as its wrapper, under a temporary root.
+
+mod common;
+
+use std::fs;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::live::{self, Live};
+use common::users::TestUser;
+
+const HTTP_LIMIT: Duration = Duration::from_secs(20);
+
+fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn emperor_live() -> Live {
+    let live = Live::new();
+    live.settings("ENGINE=emperor\n");
+    live
+}
+
+/// The Emperor of a root: the parent of its masters.
+fn emperor_of(pid: i32) -> i32 {
+    let parent = live::ppid(pid).expect("a master has a parent");
+    let args = live::cmdline(parent);
+    assert!(
+        args.iter().any(|a| a == "--emperor"),
+        "the master {pid} runs under {parent} {args:?}, not an Emperor"
+    );
+    assert!(
+        !args.iter().any(|a| a == "--emperor-tyrant"),
+        "not Tyrant mode"
+    );
+    parent
+}
+
+fn ok(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "{}", show(out));
+}
+
+#[test]
+fn start_stop_reload_restart_of_one_app_leave_the_others_alone() {
+    let live = emperor_live();
+    let pa = live.app("a", "");
+    let pb = live.app("b", "");
+    let out = live.initd(&["start"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Starting app server(s): uwsgi -> . . done.\n",
+        "{}",
+        show(&out)
+    );
+    ok(&out);
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
+    assert_eq!(live::http_wait(pb, HTTP_LIMIT), "hello b");
+    let (a, b) = (live.master("a"), live.master("b"));
+    let emperor = emperor_of(a);
+    assert_eq!(emperor_of(b), emperor, "one Emperor");
+
+    ok(&live.apps(&["reload", "--wait", "a"]));
+    assert_eq!(live.master("a"), a, "a reload keeps the master");
+    assert!(live
+        .log("a")
+        .contains("gracefully (RE)spawned uWSGI master process"));
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
+
+    ok(&live.apps(&["restart", "a"]));
+    let a2 = live.master("a");
+    assert_ne!(a2, a, "restart makes a new master");
+    assert_eq!(emperor_of(a2), emperor);
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
+
+    ok(&live.apps(&["stop", "a"]));
+    assert!(live::wait_gone(a2, Duration::from_secs(10)));
+    assert!(live::http_get(pa).is_err());
+    assert_eq!(live.master("b"), b, "b untouched by all of it");
+    let out = live.apps(&["status", "a", "b"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+
+    ok(&live.initd(&["stop"]));
+    assert!(live::wait_gone(b, Duration::from_secs(10)));
+    assert!(
+        live::wait_gone(emperor, Duration::from_secs(10)),
+        "the Emperor goes with the last app"
+    );
+}
+
+/// A vassal killed from outside comes back (the Emperor respawns it), and
+/// `status` says so with the new master.
+#[test]
+fn a_killed_vassal_comes_back() {
+    let live = emperor_live();
+    let port = live.app("k", "");
+    ok(&live.apps(&["start", "k"]));
+    let old = live.master("k");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = live.apps(&["status", "--json", "k"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(pid) = doc["instances"][0]["pid"].as_i64() {
+            if pid as i32 != old {
+                assert_eq!(out.status.code(), Some(0));
+                break;
+            }
+        }
+        assert!(Instant::now() < until, "never came back: {}", show(&out));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello k");
+    ok(&live.apps(&["stop", "k"]));
+}
+
+/// What Tyrant mode loses and this engine keeps: the app's user's
+/// supplementary groups. Control: a Tyrant Emperor over the same app
+/// (its config owned by the user) runs it without them.
+#[test]
+fn vassals_keep_supplementary_groups_unlike_tyrant_mode() {
+    let live = emperor_live();
+    let user = TestUser::new("em");
+    let group = format!("{}g", user.name);
+    assert!(std::process::Command::new("groupadd")
+        .args(["--system", &group])
+        .status()
+        .unwrap()
+        .success());
+    let _guard = GroupGuard(group.clone());
+    assert!(std::process::Command::new("usermod")
+        .args(["-aG", &group, &user.name])
+        .status()
+        .unwrap()
+        .success());
+    let gid = nix::unistd::Group::from_name(&group)
+        .unwrap()
+        .unwrap()
+        .gid
+        .as_raw();
+    let port = live.app("grp", &format!("uid = {u}\ngid = {u}\n", u = user.name));
+    ok(&live.apps(&["start", "grp"]));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello grp");
+    let master = live.master("grp");
+    for pid in std::iter::once(master).chain(live::children(master)) {
+        assert!(
+            groups_of(pid).contains(&gid),
+            "{pid} lacks group {gid}: {:?}",
+            groups_of(pid)
+        );
+    }
+    let out = live.apps(&["doctor", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !doc.to_string().contains("missing-groups") && !doc.to_string().contains("supplementary"),
+        "doctor finds vassals without their groups: {doc}"
+    );
+    ok(&live.apps(&["stop", "grp"]));
+
+    // The control: Tyrant mode, the vassal config owned by the user.
+    let dir = live.r.path("tyrant");
+    fs::create_dir_all(&dir).unwrap();
+    let tport = live::free_port();
+    let vassal = dir.join("t.ini");
+    fs::write(
+        &vassal,
+        format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{tport}\nwsgi-file = {}\nmaster = true\nprocesses = 1\n",
+            live.r.path("srv/app.py").display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&vassal, Some(user.uid), Some(user.gid)).unwrap();
+    let mut tyrant = std::process::Command::new(live::DAEMON);
+    tyrant
+        .args(["--emperor"])
+        .arg(&dir)
+        .args(["--emperor-tyrant", "--emperor-freq", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let emperor = live.spawn(tyrant);
+    assert_eq!(live::http_wait(tport, HTTP_LIMIT), "hello ?");
+    let vassal_pid = live::children(emperor)[0];
+    assert!(
+        !groups_of(vassal_pid).contains(&gid),
+        "Tyrant mode kept the group"
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(emperor),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert!(live::wait_gone(emperor, Duration::from_secs(10)));
+}
+
+/// A config writable by others is refused before anything runs; a
+/// crashing app is reported with its log's tail, and its link removed so
+/// that the Emperor does not respawn it forever.
+#[test]
+fn refused_and_crashing_apps_fail_with_their_reason() {
+    let live = emperor_live();
+    let open_port = live.app("open", "");
+    live::chmod(&live.r.available().join("open.ini"), 0o666);
+    let out = live.apps(&["start", "open"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("0666"),
+        "{}",
+        show(&out)
+    );
+    assert!(live::http_get(open_port).is_err());
+    assert!(live.masters().is_empty());
+
+    live.broken_app("broken");
+    let out = live.initd(&["start", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Starting app server(s): uwsgi -> ! failed!\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("last lines of its log") && err.contains("missing.py"),
+        "{}",
+        show(&out)
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(live.masters().is_empty(), "respawned: {:?}", live.masters());
+}
+
+fn groups_of(pid: i32) -> Vec<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .map(|g| {
+            g.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct GroupGuard(String);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("groupdel").arg(&self.0).status();
+    }
+}
