@@ -20,26 +20,26 @@
 
 // First: its `outln!`/`out!` macros are used by the modules below.
 #[macro_use]
-pub mod stdio;
+pub(crate) mod stdio;
 
-pub mod cli;
+pub(crate) mod cli;
 pub mod config;
 pub mod discovery;
 pub mod display;
 pub mod error;
 pub mod exit;
-pub mod generate;
+pub(crate) mod generate;
 pub mod layout;
-pub mod lock;
+pub(crate) mod lock;
 pub mod name;
 pub mod output;
 pub mod process;
-pub mod registry;
-pub mod service;
+pub(crate) mod registry;
+pub(crate) mod service;
 pub mod settings;
 
 pub mod doctor;
-pub mod safety;
+pub(crate) mod safety;
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -14,11 +14,11 @@
 //! `run_as` answers the question the init front end asks before it starts
 //! an instance: which uid and gid will it run as?
 
-pub mod after_drop;
+pub(crate) mod after_drop;
 pub mod ini;
 pub mod json;
 pub mod sqlite;
-pub mod tree;
+pub(crate) mod tree;
 pub mod xml;
 pub mod yaml;
 

@@ -17,14 +17,14 @@
 //! * `groups`: every uWSGI process on the host against the group database
 //!   (the Emperor "Tyrant mode" pitfall).
 
-pub mod after_drop;
-pub mod configs;
-pub mod engines;
-pub mod groups;
-pub mod layout;
-pub mod permissions;
+pub(crate) mod after_drop;
+pub(crate) mod configs;
+pub(crate) mod engines;
+pub(crate) mod groups;
+pub(crate) mod layout;
+pub(crate) mod permissions;
 pub mod procfs;
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod sockets;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -29,9 +29,9 @@ pub(crate) fn print_after_line(reports: &[crate::service::report::Report]) {
 }
 
 pub mod doctor;
-pub mod exec;
-pub mod group;
-pub mod initd;
-pub mod list;
-pub mod registry;
-pub mod service;
+pub(crate) mod exec;
+pub(crate) mod group;
+pub(crate) mod initd;
+pub(crate) mod list;
+pub(crate) mod registry;
+pub(crate) mod service;

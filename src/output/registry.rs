@@ -218,7 +218,10 @@ fn print_json(outcomes: &[Outcome], dir: Direction, opts: &SwitchOptions, status
     let results: Vec<Value> = outcomes
         .iter()
         .map(|o| {
-            let mut v = json!({ "argument": json_str(&o.argument) });
+            let mut v = json!({
+                "argument": json_str(&o.argument),
+                "changed": o.changed(),
+            });
             if let Some((ns, name, file)) = &o.app {
                 v["namespace"] = json_str(ns.as_os_str());
                 v["name"] = json_str(name);
@@ -229,7 +232,6 @@ fn print_json(outcomes: &[Outcome], dir: Direction, opts: &SwitchOptions, status
             match &o.result {
                 Ok(action) => {
                     v["result"] = json!(action.code());
-                    v["changed"] = json!(action.changed());
                     let lines = message(action, &o.label(), opts.dry_run);
                     if !lines.is_empty() {
                         v["message"] = json!(lines.join("\n"));
@@ -237,7 +239,6 @@ fn print_json(outcomes: &[Outcome], dir: Direction, opts: &SwitchOptions, status
                 }
                 Err(e) => {
                     v["result"] = json!("error");
-                    v["changed"] = json!(false);
                     v["error"] = json!(e);
                 }
             }

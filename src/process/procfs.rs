@@ -72,10 +72,6 @@ pub fn is_exited_state(state: char) -> bool {
     matches!(state, 'Z' | 'X' | 'x')
 }
 
-pub fn parent(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
 /// The program the process runs, with the " (deleted)" mark that Linux
 /// adds when the file was replaced (a package upgrade) taken off: the
 /// process still runs that program's path.
@@ -109,22 +105,6 @@ pub fn split_cmdline(bytes: &[u8]) -> Vec<OsString> {
 /// The process's working directory.
 pub fn cwd(pid: i32) -> io::Result<PathBuf> {
     fs::read_link(proc_path(pid, "cwd"))
-}
-
-/// Whether the process's initial environment holds exactly `entry`
-/// (`KEY=VALUE`): `None` when it has none to show (it is exiting: its
-/// memory is gone) or cannot be read. Only the first 1 MiB is read.
-pub fn environ_holds(pid: i32, entry: &[u8]) -> Option<bool> {
-    let bytes = read_proc(&proc_path(pid, "environ"), ENVIRON_CAP).ok()?;
-    if bytes.is_empty() {
-        return None;
-    }
-    Some(bytes.split(|&b| b == 0).any(|e| e == entry))
-}
-
-/// `environ_holds`, with "cannot tell" as no.
-pub fn environ_contains(pid: i32, entry: &[u8]) -> bool {
-    environ_holds(pid, entry) == Some(true)
 }
 
 /// The values of the environment variables `keys` in the process's
@@ -258,7 +238,9 @@ mod tests {
         assert!(state(me).is_some_and(|s| !is_exited_state(s)));
         assert_eq!(exe(me), std::env::current_exe().ok());
         assert!(uptime(me).is_some());
-        assert!(parent(me).is_some());
+        assert!(stat_fields(me)
+            .and_then(|f| f.get(1)?.parse::<i32>().ok())
+            .is_some());
         assert!(state(i32::MAX).is_none());
         assert!(pids().unwrap().contains(&me));
         assert_eq!(cwd(me).ok(), std::env::current_dir().ok());

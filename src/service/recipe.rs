@@ -73,8 +73,6 @@ pub struct Prepared {
     pub run_as: RunAs,
     /// The arguments after the program.
     pub args: Vec<OsString>,
-    /// Whether its runtime dir was made now (a failed start removes it).
-    pub created_run_dir: bool,
 }
 
 impl<'a> Recipe<'a> {
@@ -223,12 +221,11 @@ impl<'a> Recipe<'a> {
     /// stale pidfile gone, command line.
     pub fn prepare(&self, config: &EnabledConfig) -> std::result::Result<Prepared, Refusal> {
         let run_as = self.check(config)?;
-        let created_run_dir = self.make_dirs(&config.spec)?;
+        self.make_dirs(&config.spec)?;
         self.remove_stale_pidfile(&config.spec)?;
         Ok(Prepared {
             run_as,
             args: self.command_line(config),
-            created_run_dir,
         })
     }
 

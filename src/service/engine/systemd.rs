@@ -28,13 +28,6 @@ use crate::service::report::{InstanceStatus, Outcome};
 
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 
-/// The template every app's unit is an instance of.
-pub const TEMPLATE: &str = "uwsgi@.service";
-
-/// The unit that groups them (`systemctl start uwsgi` starts every
-/// enabled app).
-pub const GROUP_UNIT: &str = "uwsgi.service";
-
 /// The longest unit name systemd accepts.
 const MAX_UNIT_NAME: usize = 255;
 
