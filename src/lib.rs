@@ -5,18 +5,19 @@
 //! `uwsgi-query`, or `uwsgi-apps COMMAND`), parses the command line once,
 //! and hands plain options to the modules that do the work:
 //!
-//! * `display`: how names and paths are shown (text and JSON);
+//! * `display`, `exit`, `stdio`, `error`: the bottom (showing names,
+//!   exit statuses, printing that survives a closed pipe, the error type);
 //! * `name`, `layout`: names, confspecs, formats, and every path;
-//! * `discovery`: finding the apps on disk (one directory walk);
-//! * `settings`, `config`: reading /etc/default/uwsgi and app configs;
-//! * `registry`: enabling, disabling, markers, query, list;
-//! * `process`, `service`: pidfiles, identity, signals, readiness, and the
-//!   start/stop/reload/status engine behind init.d and the modern commands;
-//! * `doctor`: findings about the layout and what runs;
-//! * `safety`: whether someone other than root can change a config that
-//!   runs as root (one rule for `start` and `doctor`);
-//! * `output`: the faces (init, modern, registry, list, doctor);
-//! * `stdio`: printing that survives a closed pipe.
+//! * `config`, `settings`: reading app configs and /etc/default/uwsgi;
+//! * `discovery`, `process`, `lock`, `safety`: the one walk of the apps,
+//!   pidfiles/identity/signals/readiness, the locks, the permission rule;
+//! * `service`: the planner over the engines, behind init.d and the
+//!   modern commands; `doctor`: findings about the layout and what runs;
+//! * `registry`: enabling, disabling, markers, query, list (as data);
+//! * `output`: the faces (init, modern, registry, list, doctor, exec).
+//!
+//! docs/design.md says which module may use which (tests/layers.rs checks
+//! it).
 
 // First: its `outln!`/`out!` macros are used by the modules below.
 #[macro_use]

@@ -9,7 +9,8 @@
 //! `self::…` or child-module path outside comments and `#[cfg(test)]`
 //! code is resolved to the longest module path that exists. Crude, but it
 //! sees what the compiler sees for this code base, and it cannot rot: a
-//! new module missing from the table fails here.
+//! new module missing from the table fails here. docs/design.md describes
+//! the same layers in words.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -3,9 +3,14 @@
 //! results; below it an engine starts, stops, reloads and inspects a set
 //! of instances, each launched by the one recipe (`service::recipe`).
 //!
-//! * `daemon` — one detached uWSGI per app, run by this program (SPEC §4).
+//! * `daemon` — one detached uWSGI per app, run by this program (SPEC §4);
+//! * `systemd` — one `uwsgi@NAME.service` unit per app;
+//! * `emperor` — one uWSGI Emperor over this program's vassal links;
+//! * `reload` — the reload that every engine knowing the master's pid
+//!   shares.
 //!
-//! A new engine is a new file here and one arm in `select`.
+//! A new engine is a new file here and one arm in `select`
+//! (docs/design.md).
 
 pub mod daemon;
 pub mod emperor;
