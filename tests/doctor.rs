@@ -12,7 +12,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 mod common;
@@ -265,6 +264,23 @@ impl Uwsgi {
             ],
         )
     }
+    /// Instance `app/NAME` with this config and pidfile, once the pidfile
+    /// names it.
+    fn instance_with_pidfile(name: &str, conf: &Path, pidfile: &Path) -> Uwsgi {
+        let uwsgi = Uwsgi::instance(
+            name,
+            &[
+                OsStr::new("--ini"),
+                conf.as_os_str(),
+                OsStr::new("--pidfile"),
+                pidfile.as_os_str(),
+            ],
+        );
+        wait_for("the pidfile", || {
+            fs::read_to_string(pidfile).is_ok_and(|s| !s.trim().is_empty())
+        });
+        uwsgi
+    }
     fn spawn_env(args: &[&OsStr], env: &[(&str, &str)]) -> Uwsgi {
         let child = Command::new("/usr/bin/uwsgi")
             .envs(env.iter().copied())
@@ -387,18 +403,7 @@ fn doctor_and_status_agree_on_whose_master_a_pidfile_names() {
     root.enable("imp.ini");
     let pidfile = run.join("pid");
     let conf = root.available().join("imp.ini");
-    let other = Uwsgi::instance(
-        "other",
-        &[
-            OsStr::new("--ini"),
-            conf.as_os_str(),
-            OsStr::new("--pidfile"),
-            pidfile.as_os_str(),
-        ],
-    );
-    wait_for("the pidfile", || {
-        fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
-    });
+    let other = Uwsgi::instance_with_pidfile("other", &conf, &pidfile);
     let (_, json, _) = doctor(&root, &[]);
     let f = findings(&json, "stale-pidfile");
     assert_eq!(f.len(), 1, "{json:#}");
@@ -411,15 +416,7 @@ fn doctor_and_status_agree_on_whose_master_a_pidfile_names() {
         "{json:#}"
     );
     assert_eq!(findings(&json, "enabled-not-running").len(), 1, "{json:#}");
-    let status = Command::cargo_bin("uwsgi-apps")
-        .unwrap()
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .arg("--root")
-        .arg(&root.root)
-        .args(["status", "imp"])
-        .output()
-        .unwrap();
+    let status = root.run("uwsgi-apps", &["status", "imp"]);
     assert_eq!(status.status.code(), Some(1), "dead, pidfile exists");
 }
 
@@ -443,18 +440,7 @@ fn running_instances_against_what_is_enabled() {
         let run = root.run_dir(name);
         let conf = root.available().join(format!("{name}.ini"));
         let pidfile = run.join("pid");
-        procs.push(Uwsgi::instance(
-            name,
-            &[
-                OsStr::new("--ini"),
-                conf.as_os_str(),
-                OsStr::new("--pidfile"),
-                pidfile.as_os_str(),
-            ],
-        ));
-        wait_for("the pidfile", || {
-            fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
-        });
+        procs.push(Uwsgi::instance_with_pidfile(name, &conf, &pidfile));
     }
     let (_, json, _) = doctor(&root, &[]);
     let f = findings(&json, "running-not-enabled");

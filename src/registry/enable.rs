@@ -709,6 +709,14 @@ mod tests {
         }
     }
 
+    impl Tree {
+        /// Whether NAME stands in apps-enabled (as anything).
+        fn enabled(&self, file_name: &str) -> bool {
+            let path = self.layout.enabled_dir(&self.ns).join(file_name);
+            path.symlink_metadata().is_ok()
+        }
+    }
+
     fn opts(f: impl FnOnce(&mut SwitchOptions)) -> SwitchOptions {
         let mut o = SwitchOptions::default();
         f(&mut o);
@@ -802,12 +810,7 @@ mod tests {
         );
         assert!(!o[0].changed());
         assert_eq!(markers(&t, "hello"), [ADMIN_OFF]);
-        assert!(t
-            .layout
-            .enabled_dir(&t.ns)
-            .join("hello.ini")
-            .symlink_metadata()
-            .is_err());
+        assert!(!t.enabled("hello.ini"));
     }
 
     #[test]
@@ -817,12 +820,7 @@ mod tests {
         let o = switch(&t.layout, Direction::Enable, &dry, &names(&["hello"])).unwrap();
         assert_eq!(said(&o), [("hello".into(), "enabled".into())]);
         assert!(o[0].changed(), "it would change");
-        assert!(t
-            .layout
-            .enabled_dir(&t.ns)
-            .join("hello.ini")
-            .symlink_metadata()
-            .is_err());
+        assert!(!t.enabled("hello.ini"));
         assert!(markers(&t, "hello").is_empty());
         assert!(!t.layout.lock_dir().exists(), "a dry run takes no lock");
     }
