@@ -257,3 +257,45 @@ impl Drop for GroupGuard {
         let _ = std::process::Command::new("groupdel").arg(&self.0).status();
     }
 }
+
+/// Two starts at once make one Emperor, and a stop of one app while
+/// another starts never takes the Emperor away from it.
+#[test]
+fn concurrent_starts_and_stops_share_one_emperor() {
+    let live = emperor_live();
+    let pa = live.app("a", "");
+    let pb = live.app("b", "");
+    let spawn = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(live.r.applet("uwsgi-apps"));
+        cmd.env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("UWSGI_APPS_ROOT", &live.r.root)
+            .args(args)
+            .stdout(std::process::Stdio::null());
+        cmd
+    };
+    let mut first = spawn(&["start", "a"]).spawn().unwrap();
+    let mut second = spawn(&["start", "b"]).spawn().unwrap();
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
+    assert_eq!(live::http_wait(pb, HTTP_LIMIT), "hello b");
+    let (a, b) = (live.master("a"), live.master("b"));
+    assert_eq!(emperor_of(a), emperor_of(b), "one Emperor for both");
+    let emperors: Vec<i32> = live
+        .uwsgi_processes()
+        .into_iter()
+        .filter(|&p| live::cmdline(p).iter().any(|x| x == "--emperor"))
+        .collect();
+    assert_eq!(emperors.len(), 1, "{emperors:?}");
+
+    // Stop a and start it again at the same time as b stops: whatever
+    // the order, a runs at the end.
+    ok(&live.apps(&["stop", "a"]));
+    let mut stop_b = spawn(&["stop", "b"]).spawn().unwrap();
+    let mut start_a = spawn(&["start", "a"]).spawn().unwrap();
+    assert!(stop_b.wait().unwrap().success());
+    assert!(start_a.wait().unwrap().success());
+    assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
+    ok(&live.initd(&["stop"]));
+}

@@ -10,7 +10,7 @@
 # executable and registered (Debian's postrm clears its executable bits,
 # and dpkg keeps a conffile's mode); install uwsgi-plugin-python3, drop an
 # app into /etc/uwsgi/apps-available, enable, start, answer HTTP, status,
-# reload, stop, disable; check that the package's postinst restarts the
+# reload, stop, disable; check that the package's postinst starts the
 # enabled apps on reinstall and on upgrade (to a copy of the package with a
 # higher version), that a broken app does not fail it, and that an
 # administrator's chmod -x of the script survives both; rotate the logs of
@@ -296,7 +296,14 @@ for f in /etc/default/uwsgi /usr/share/uwsgi/conf/default.ini /etc/logrotate.d/u
 done
 [ -d /var/log/uwsgi/app ] || fail "/var/log/uwsgi/app is missing"
 ls /etc/rc2.d/S??uwsgi >/dev/null 2>&1 || fail "update-rc.d did not link /etc/init.d/uwsgi into rc2.d"
-pass "installed: the program, its links, the init script, settings, defaults, completions, man pages"
+for f in /lib/systemd/system/uwsgi.service /lib/systemd/system/uwsgi@.service; do
+    [ -f "$f" ] || fail "$f is missing"
+done
+# Enabled for boot (on this host without systemd, as the link it will use).
+[ -L /etc/systemd/system/multi-user.target.wants/uwsgi.service ] || fail "uwsgi.service is not enabled"
+[ "$(readlink -f /usr/lib/uwsgi-apps/uwsgi-apps-vassal)" = "$(readlink -f /usr/sbin/uwsgi-apps)" ] \
+    || fail "/usr/lib/uwsgi-apps/uwsgi-apps-vassal is not uwsgi-apps"
+pass "installed: the program, its links, the init script, the units, settings, defaults, completions, man pages"
 
 say "install uwsgi-plugin-python3"
 apt-get install -y -q uwsgi-plugin-python3
@@ -346,7 +353,7 @@ expect_status 0 "uwsgi-disapp hello" uwsgi-disapp hello
 [ -z "$(link_of hello)" ] || fail "apps-enabled/hello.ini is still there"
 expect_status 32 "uwsgi-query hello: disabled by the administrator" uwsgi-query -q hello
 
-say "an upgrade restarts the enabled apps; a broken one does not fail dpkg --configure"
+say "configure starts the enabled apps that do not run and leaves running ones alone; a broken one does not fail dpkg --configure"
 cat >"$AVAILABLE/broken.ini" <<INI
 [uwsgi]
 plugins = python3
@@ -355,7 +362,7 @@ wsgi-file = $SRV/does-not-exist.py
 need-app = true
 INI
 uwsgi-enapp -q hello broken
-expect_status 0 "apt-get install --reinstall (configure with an old version: restart)" \
+expect_status 0 "apt-get install --reinstall (configure with an old version)" \
     apt-get install -y -q --reinstall "$DEB"
 instance_pid hello >/dev/null || fail "the postinst did not start hello"
 instance_pid broken >/dev/null && fail "broken runs although its app cannot load"
@@ -363,13 +370,14 @@ expect_status 0 "hello runs after the reinstall" service uwsgi status hello
 http_get "$PORT" | grep -q "Hello from" || fail "hello does not answer after the reinstall"
 ours_is_the_init_script "reinstalled"
 pid=$(instance_pid hello)
-expect_status 0 "apt-get install a higher version (upgrade: restart)" \
+expect_status 0 "apt-get install a higher version (upgrade)" \
     apt-get install -y -q "$UPGRADE_DEB"
 [ "$(dpkg-query -f '${Version}' -W uwsgi-apps)" = "${version}+e2e1" ] || fail "the upgrade did not happen"
-new_pid=$(instance_pid hello) || fail "the postinst did not start hello again after the upgrade"
-[ "$new_pid" != "$pid" ] || fail "the upgrade did not restart hello"
+new_pid=$(instance_pid hello) || fail "hello does not run after the upgrade"
+# A new uwsgi-apps does not change uWSGI: the app keeps serving.
+[ "$new_pid" = "$pid" ] || fail "the upgrade restarted hello ($pid, now $new_pid)"
 http_get "$PORT" | grep -q "Hello from" || fail "hello does not answer after the upgrade"
-pass "the upgrade restarted hello"
+pass "the upgrade left hello running"
 ours_is_the_init_script "upgraded"
 service uwsgi stop hello broken >/dev/null || true
 uwsgi-disapp -q hello broken

@@ -64,14 +64,24 @@ const EMPEROR_FREQ: &str = "1";
 const EMPEROR_STOP: Duration = Duration::from_secs(35);
 
 /// The wrapper's program: a `uwsgi-apps-vassal` beside the program that
-/// runs now, as it was called (the tests' links), else the package's.
+/// runs now, as it was called (links are not resolved: the tests' links
+/// sit beside each other), else the package's.
 pub fn wrapper_path() -> PathBuf {
-    std::env::args_os()
+    let beside = std::env::args_os()
         .next()
         .map(PathBuf::from)
-        .and_then(|argv0| argv0.parent().map(|d| d.join(WRAPPER_NAME)))
-        .filter(|p| p.is_absolute() && p.exists())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_WRAPPER))
+        .filter(|argv0| argv0.components().count() > 1)
+        .and_then(|argv0| {
+            let dir = argv0.parent()?;
+            let dir = if dir.is_absolute() {
+                dir.to_path_buf()
+            } else {
+                std::env::current_dir().ok()?.join(dir)
+            };
+            Some(dir.join(WRAPPER_NAME))
+        })
+        .filter(|p| p.exists());
+    beside.unwrap_or_else(|| PathBuf::from(DEFAULT_WRAPPER))
 }
 
 /// The vassal link's file name of an instance.
@@ -129,6 +139,16 @@ impl<'a> EmperorEngine<'a> {
         let dir = self.vassal_dir()?;
         let pidfile_path = self.emperor_pidfile()?;
         let log = self.cx.layout.emperor_log();
+        let wrapper = wrapper_path();
+        // The Emperor would only log its execvp() failure, once per vassal
+        // and again at each respawn: say it here.
+        if let Err(e) = fs::metadata(&wrapper) {
+            return Err(Error::Failed(format!(
+                "cannot run the Emperor's vassals: its wrapper {} is missing ({e}); \
+                 reinstall uwsgi-apps",
+                display_path(&wrapper)
+            )));
+        }
         rundir::make_dirs_root(log.parent().unwrap_or(Path::new("/")))?;
         let recipe = self.cx.recipe();
         let args: Vec<OsString> = vec![
@@ -136,7 +156,7 @@ impl<'a> EmperorEngine<'a> {
             dir.into_os_string(),
             "--emperor-nofollow".into(),
             "--emperor-wrapper".into(),
-            wrapper_path().into_os_string(),
+            wrapper.into_os_string(),
             "--emperor-freq".into(),
             EMPEROR_FREQ.into(),
             "--logto".into(),
@@ -172,8 +192,24 @@ impl<'a> EmperorEngine<'a> {
             .ok_or_else(|| Error::Failed("the uWSGI Emperor exited at once".into()))
     }
 
+    /// The Emperor's own lock: starting it and making links, or finding it
+    /// idle and stopping it, never interleave (two starts would make two
+    /// Emperors; a stop could kill the Emperor — and with it, since uWSGI
+    /// gives vassals PDEATHSIG, every vassal — under a start).
+    fn emperor_lock(&self) -> Result<crate::lock::Lock> {
+        let path = crate::lock::LockPath::new(self.cx.layout.lock_dir(), ["emperor", "lock"]);
+        crate::lock::acquire(&path, self.cx.options.lock_wait, &mut |holder| {
+            crate::stdio::notice(format!(
+                "waiting for {holder}, which is starting or stopping the Emperor"
+            ))
+        })
+    }
+
     /// Stop the Emperor when it governs no vassal any more.
     fn stop_emperor_if_idle(&self) {
+        let Ok(_lock) = self.emperor_lock() else {
+            return;
+        };
         let Ok(dir) = self.vassal_dir() else { return };
         let idle = fs::read_dir(&dir)
             .map(|mut d| d.next().is_none())
@@ -377,8 +413,13 @@ impl Engine for EmperorEngine<'_> {
         if starting.is_empty() {
             return;
         }
-        let emperor = match self.ensure_emperor() {
-            Ok(m) => m,
+        // Under the Emperor's lock: find or start it, and make the links
+        // before anyone may find it idle and stop it.
+        let running = self
+            .emperor_lock()
+            .and_then(|lock| Ok((lock, self.ensure_emperor()?)));
+        let (lock, emperor) = match running {
+            Ok(r) => r,
             Err(e) => {
                 for s in &starting {
                     done(s.index, Finished::failed(e.to_string()));
@@ -397,6 +438,7 @@ impl Engine for EmperorEngine<'_> {
                 Err(e) => done(s.index, Finished::failed(e.to_string())),
             }
         }
+        drop(lock);
         self.wake(&emperor);
         let deadline = Instant::now() + self.cx.options.start_timeout;
         std::thread::scope(|scope| {
