@@ -1,8 +1,9 @@
 //! The command line, defined once.
 //!
-//! Help, man pages (clap_mangen) and shell completions (clap_complete) are
-//! all generated from these definitions. clap types stop here: `lib::run`
-//! turns them into the options structs the logic takes.
+//! Help, man pages (clap_mangen) and the shell completions (`generate`,
+//! which reads the same clap model) all come from these definitions. clap
+//! types stop here and in `lib.rs`, which turns them into the options the
+//! logic takes.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

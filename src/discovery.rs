@@ -82,17 +82,62 @@ impl Discovery {
     }
 }
 
-/// Walk `NSs-enabled`. A missing directory is an empty result (no app is
-/// enabled); an unreadable one is an error.
-pub fn enabled(layout: &Layout, ns: &Namespace) -> Result<Discovery> {
-    let dir = layout.enabled_dir(ns);
-    let mut found = Discovery::default();
-    let mut by_name: BTreeMap<OsString, Vec<EnabledConfig>> = BTreeMap::new();
+/// One entry of `NSs-enabled`, as the walk meets it (links not followed).
+#[derive(Debug)]
+pub struct WalkEntry {
+    pub path: PathBuf,
+    pub file_name: OsString,
+    /// 1 directly in `NSs-enabled`, 2 one directory down, …
+    pub depth: usize,
+    /// What the entry itself is (a link is a link).
+    pub file_type: fs::FileType,
+}
 
-    let walk = walkdir::WalkDir::new(&dir).min_depth(1).follow_links(false);
+impl WalkEntry {
+    /// Its confname and format, when its name is a config file's.
+    pub fn config_name(&self) -> Option<(&OsStr, Format)> {
+        Format::split_file_name(&self.file_name)
+    }
+}
+
+/// How deep `walk_enabled` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Every level, as the front end searches (Debian's `find`).
+    All,
+    /// The entries directly in `NSs-enabled`, where uwsgi-enapp makes its
+    /// links.
+    Top,
+}
+
+/// The one walk of `NSs-enabled`, for discovery, the registry, `list` and
+/// `doctor`: every entry below it (directories included, never entered
+/// through a link), by file name within each directory, handed to `each`
+/// as it comes. A part of the tree that cannot be read is handed as an
+/// error and the walk goes on. A missing directory has no entries; one
+/// that cannot be read at all is the error returned.
+pub fn walk_enabled(
+    layout: &Layout,
+    ns: &Namespace,
+    depth: Depth,
+    each: &mut dyn FnMut(std::result::Result<WalkEntry, Error>),
+) -> Result<()> {
+    let dir = layout.enabled_dir(ns);
+    let mut walk = walkdir::WalkDir::new(&dir)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name();
+    if depth == Depth::Top {
+        walk = walk.max_depth(1);
+    }
     for entry in walk {
-        let entry = match entry {
-            Ok(entry) => entry,
+        match entry {
+            Ok(entry) => each(Ok(WalkEntry {
+                file_name: entry.file_name().to_owned(),
+                depth: entry.depth(),
+                file_type: entry.file_type(),
+                path: entry.into_path(),
+            })),
             Err(e) => {
                 let is_root = e.depth() == 0;
                 let path = e.path().unwrap_or(&dir).to_path_buf();
@@ -100,63 +145,85 @@ pub fn enabled(layout: &Layout, ns: &Namespace) -> Result<Discovery> {
                     .into_io_error()
                     .unwrap_or_else(|| io::Error::other("file system loop"));
                 if is_root && io.kind() == io::ErrorKind::NotFound {
-                    return Ok(found);
+                    return Ok(());
                 }
                 if is_root {
                     return Err(Error::io("read directory", path, io));
                 }
-                found.errors.push(Error::io("read directory", path, io));
-                continue;
+                each(Err(Error::io("read directory", path, io)));
             }
-        };
-        let Some((confname, format)) = Format::split_file_name(entry.file_name()) else {
-            continue;
-        };
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
         }
-        if file_type.is_symlink() {
+    }
+    Ok(())
+}
+
+/// The entries directly in `NSs-enabled` (`walk_enabled` at the top
+/// level), or the first error.
+pub fn enabled_top(layout: &Layout, ns: &Namespace) -> Result<Vec<WalkEntry>> {
+    let mut entries = Vec::new();
+    let mut error = None;
+    walk_enabled(layout, ns, Depth::Top, &mut |entry| match entry {
+        Ok(entry) => entries.push(entry),
+        Err(e) => error = error.take().or(Some(e)),
+    })?;
+    match error {
+        Some(e) => Err(e),
+        None => Ok(entries),
+    }
+}
+
+/// Walk `NSs-enabled` for the configs the front end runs. A missing
+/// directory is an empty result (no app is enabled); an unreadable one is
+/// an error.
+pub fn enabled(layout: &Layout, ns: &Namespace) -> Result<Discovery> {
+    let mut found = Discovery::default();
+    let mut by_name: BTreeMap<OsString, Vec<EnabledConfig>> = BTreeMap::new();
+
+    walk_enabled(layout, ns, Depth::All, &mut |entry| {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return found.errors.push(e),
+        };
+        let Some((confname, format)) = entry.config_name() else {
+            return;
+        };
+        let file_type = entry.file_type;
+        if file_type.is_dir() {
+            return;
+        }
+        let reason = if file_type.is_symlink() {
             // Only here is a stat needed: the target decides.
-            match fs::metadata(entry.path()) {
-                Ok(meta) if meta.is_file() => {}
-                Ok(_) => {
-                    found.ignored.push(Ignored {
-                        path: entry.path().to_path_buf(),
-                        reason: IgnoredReason::NotARegularFile,
-                    });
-                    continue;
-                }
-                Err(_) => {
-                    found.ignored.push(Ignored {
-                        path: entry.path().to_path_buf(),
-                        reason: IgnoredReason::Dangling,
-                    });
-                    continue;
-                }
+            match fs::metadata(&entry.path) {
+                Ok(meta) if meta.is_file() => None,
+                Ok(_) => Some(IgnoredReason::NotARegularFile),
+                Err(_) => Some(IgnoredReason::Dangling),
             }
         } else if !file_type.is_file() {
-            found.ignored.push(Ignored {
-                path: entry.path().to_path_buf(),
-                reason: IgnoredReason::NotARegularFile,
+            Some(IgnoredReason::NotARegularFile)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return found.ignored.push(Ignored {
+                path: entry.path,
+                reason,
             });
-            continue;
         }
         // A file name can never hold '/', so every confname is a valid name
         // except the empty one, which split_file_name already refuses.
         let Ok(spec) = Confspec::new(ns.clone(), confname) else {
-            continue;
+            return;
         };
         by_name
             .entry(confname.to_owned())
             .or_default()
             .push(EnabledConfig {
                 spec,
-                path: entry.path().to_path_buf(),
                 format,
-                depth: entry.depth(),
+                depth: entry.depth,
+                path: entry.path,
             });
-    }
+    })?;
 
     for (_, mut candidates) in by_name {
         candidates.sort_by(|a, b| a.precedence().cmp(&b.precedence()));

@@ -8,8 +8,8 @@ use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
 
+use crate::display::display_path;
 use crate::exit::ExitStatus;
-use crate::name::display_path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -36,7 +36,7 @@ pub enum Error {
     Usage(String),
 
     /// A name, namespace or confspec that can never be valid.
-    #[error("invalid {what} {}: {why}", crate::name::display_name(.value))]
+    #[error("invalid {what} {}: {why}", crate::display::display_name(.value))]
     InvalidName {
         what: &'static str,
         value: OsString,

@@ -26,8 +26,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Applet, GenerateArgs};
+use crate::display::display_path;
 use crate::error::{IoContext, Result};
-use crate::name::display_path;
 
 pub use names::complete_names;
 

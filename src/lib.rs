@@ -5,35 +5,42 @@
 //! `uwsgi-query`, or `uwsgi-apps COMMAND`), parses the command line once,
 //! and hands plain options to the modules that do the work:
 //!
+//! * `display`, `exit`, `stdio`, `error`: the bottom (showing names,
+//!   exit statuses, printing that survives a closed pipe, the error type);
 //! * `name`, `layout`: names, confspecs, formats, and every path;
-//! * `discovery`: finding the apps on disk (one directory walk);
-//! * `settings`, `config`: reading /etc/default/uwsgi and app configs;
-//! * `registry`: enabling, disabling, markers, query, list;
-//! * `process`, `service`: pidfiles, identity, signals, readiness, and the
-//!   start/stop/reload/status engine behind init.d and the modern commands;
-//! * `doctor`: findings about the layout and what runs;
-//! * `safety`: whether someone other than root can change a config that
-//!   runs as root (one rule for `start` and `doctor`);
-//! * `output`: printing that survives a closed pipe.
+//! * `config`, `settings`: reading app configs and /etc/default/uwsgi;
+//! * `discovery`, `process`, `lock`, `safety`: the one walk of the apps,
+//!   pidfiles/identity/signals/readiness, the locks, the permission rule;
+//! * `service`: the planner over the engines, behind init.d and the
+//!   modern commands; `doctor`: findings about the layout and what runs;
+//! * `registry`: enabling, disabling, markers, query, list (as data);
+//! * `output`: the faces (init, modern, registry, list, doctor, exec).
+//!
+//! docs/design.md says which module may use which (tests/layers.rs checks
+//! it).
 
-pub mod cli;
+// First: its `outln!`/`out!` macros are used by the modules below.
+#[macro_use]
+pub(crate) mod stdio;
+
+pub(crate) mod cli;
 pub mod config;
 pub mod discovery;
+pub mod display;
 pub mod error;
 pub mod exit;
-pub mod generate;
+pub(crate) mod generate;
 pub mod layout;
-pub mod lock;
+pub(crate) mod lock;
 pub mod name;
-pub mod process;
-pub mod service;
-pub mod settings;
-#[macro_use]
 pub mod output;
-pub mod registry;
+pub mod process;
+pub(crate) mod registry;
+pub(crate) mod service;
+pub mod settings;
 
 pub mod doctor;
-pub mod safety;
+pub(crate) mod safety;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -51,7 +58,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .and_then(|a| Path::new(a).file_name())
         .map(Applet::from_program_name)
         .unwrap_or(Applet::UwsgiApps);
-    output::set_program_name(program.name());
+    stdio::set_program_name(program.name());
 
     // The Emperor's wrapper for its vassals is this program under another
     // name, called as uWSGI would be (`--ini NAME.ini`), not as a command.
@@ -89,23 +96,23 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
     match program {
         Applet::Enapp => {
             let cli: EnappCli = parse(args);
-            registry::enable::run(
+            output::registry::switch(
                 &cli.global.layout(),
                 registry::Direction::Enable,
-                &registry::SwitchOptions::from_enable(&cli.args),
+                &enable_options(&cli.args),
             )
         }
         Applet::Disapp => {
             let cli: DisappCli = parse(args);
-            registry::enable::run(
+            output::registry::switch(
                 &cli.global.layout(),
                 registry::Direction::Disable,
-                &registry::SwitchOptions::from_disable(&cli.args),
+                &disable_options(&cli.args),
             )
         }
         Applet::Query => {
             let cli: QueryCli = parse(args);
-            registry::query::run(&cli.root.layout(), cli.args.name.as_deref(), cli.args.quiet)
+            output::registry::query(&cli.root.layout(), cli.args.name.as_deref(), cli.args.quiet)
         }
         Applet::UwsgiApps => {
             let cli: UwsgiAppsCli = parse(args);
@@ -114,28 +121,28 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 return code;
             }
             match cli.command {
-                Command::Doctor(args) => doctor::run(&layout, &args.names, args.json),
+                Command::Doctor(args) => output::doctor::run(&layout, &args.names, args.json),
                 // Packaging and shell completion; not part of the product's
                 // interface (hidden from help).
                 Command::Generate(args) => generate::generate(&args),
                 Command::CompleteNames(args) => generate::complete_names(&layout, &args),
-                Command::Enable(a) => registry::enable::run(
+                Command::Enable(a) => output::registry::switch(
                     &layout,
                     registry::Direction::Enable,
-                    &registry::SwitchOptions::from_enable(&a),
+                    &enable_options(&a),
                 ),
-                Command::Disable(a) => registry::enable::run(
+                Command::Disable(a) => output::registry::switch(
                     &layout,
                     registry::Direction::Disable,
-                    &registry::SwitchOptions::from_disable(&a),
+                    &disable_options(&a),
                 ),
-                Command::Query(a) => registry::query::run(&layout, a.name.as_deref(), a.quiet),
-                Command::List(a) => registry::list::run(&layout, a.json),
+                Command::Query(a) => output::registry::query(&layout, a.name.as_deref(), a.quiet),
+                Command::List(a) => output::list::run(&layout, a.json),
                 Command::Exec(a) => {
                     output::exec::run(&layout, a.confspec.as_deref(), a.unit.as_deref())
                 }
                 Command::UnitStopped(a) => output::exec::unit_stopped(&layout, &a.unit),
-                Command::Group(a) => output::group::run(&layout, a.action),
+                Command::Group(a) => output::group::run(&layout, group_action(a.action)),
                 // Answered by `service_command` above.
                 Command::Start(_)
                 | Command::Stop(_)
@@ -203,4 +210,42 @@ fn service_command(layout: &Layout, command: &Command) -> Option<error::Result<i
         &choices,
         targets.json,
     ))
+}
+
+// ------------------------------------------------ clap → plain options
+//
+// clap types stop in this file: what is below takes plain values.
+
+fn enable_options(a: &cli::EnableArgs) -> registry::SwitchOptions {
+    registry::SwitchOptions {
+        names: a.names.clone(),
+        quiet: a.quiet,
+        force: a.force,
+        dry_run: a.dry_run,
+        maintmode: a.maintmode,
+        purge: false,
+        now: a.now,
+        json: a.json,
+    }
+}
+
+fn disable_options(a: &cli::DisableArgs) -> registry::SwitchOptions {
+    registry::SwitchOptions {
+        names: a.names.clone(),
+        quiet: a.quiet,
+        force: false,
+        dry_run: a.dry_run,
+        maintmode: a.maintmode,
+        purge: a.purge,
+        now: a.now,
+        json: a.json,
+    }
+}
+
+fn group_action(a: cli::GroupAction) -> output::group::GroupAction {
+    match a {
+        cli::GroupAction::Start => output::group::GroupAction::Start,
+        cli::GroupAction::Reload => output::group::GroupAction::Reload,
+        cli::GroupAction::Stop => output::group::GroupAction::Stop,
+    }
 }

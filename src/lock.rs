@@ -25,9 +25,10 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{flock, FlockOperation};
 
+use crate::display::{display_path, sanitize};
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, sanitize, Confspec};
+use crate::name::Confspec;
 
 /// How long a registry change may wait for another: they take
 /// milliseconds, so this is only ever reached when something is wrong.
@@ -70,7 +71,7 @@ impl std::fmt::Display for Holder {
 pub fn registry(layout: &Layout) -> Result<Option<Lock>> {
     let path = LockPath::new(layout.lock_dir(), ["registry"]);
     let taken = acquire(&path, REGISTRY_WAIT, &mut |holder| {
-        crate::output::notice(format!(
+        crate::stdio::notice(format!(
             "waiting for {holder}, which is changing the enabled apps"
         ))
     });

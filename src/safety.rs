@@ -9,7 +9,7 @@
 //! what it pulls in. `start` refuses such a config (`refuse_unsafe`) and
 //! `doctor` reports it; both use `check_tree`, so the rule is one rule.
 //!
-//! "Writable by anyone but root" means: owned by a user other than root
+//! "WritableBy by anyone but root" means: owned by a user other than root
 //! (whatever the mode says: an owner may always chmod), or writable by a
 //! group other than root's, or writable by everyone. A world-writable
 //! directory with the sticky bit (`/tmp`) lets others add entries but not
@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 pub use crate::config::normalize_lexically;
 use crate::config::tree::{self, ConfigTree, PullKind, Pulled};
 use crate::discovery::EnabledConfig;
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::name::display_path;
 
 /// One path on the way to a config that someone other than root can change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,18 +37,18 @@ pub struct UnsafePath {
     /// The permission bits (`mode & 0o7777`).
     pub mode: u32,
     pub is_dir: bool,
-    pub why: Writable,
+    pub why: WritableBy,
 }
 
 /// Who, other than root, can write the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writable {
+pub enum WritableBy {
     /// Its owner is not root.
-    ByOwner,
+    Owner,
     /// Its group is not root's and has write permission.
-    ByGroup,
+    Group,
     /// Everyone may write it.
-    ByEveryone,
+    Everyone,
 }
 
 impl UnsafePath {
@@ -58,9 +58,9 @@ impl UnsafePath {
         let group = group_name(self.gid);
         let what = if self.is_dir { "directory" } else { "file" };
         let who = match self.why {
-            Writable::ByOwner => format!("its owner {owner}"),
-            Writable::ByGroup => format!("group {group}"),
-            Writable::ByEveryone => "everyone".to_string(),
+            WritableBy::Owner => format!("its owner {owner}"),
+            WritableBy::Group => format!("group {group}"),
+            WritableBy::Everyone => "everyone".to_string(),
         };
         format!(
             "{what} {} (owner {owner}:{group}, mode {:04o}) is writable by {who}, not only by root",
@@ -78,28 +78,28 @@ impl fmt::Display for UnsafePath {
 
 fn user_name(uid: u32) -> String {
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => crate::name::display_name(std::ffi::OsStr::new(&u.name)),
+        Ok(Some(u)) => crate::display::display_name(std::ffi::OsStr::new(&u.name)),
         _ => uid.to_string(),
     }
 }
 
 fn group_name(gid: u32) -> String {
     match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
-        Ok(Some(g)) => crate::name::display_name(std::ffi::OsStr::new(&g.name)),
+        Ok(Some(g)) => crate::display::display_name(std::ffi::OsStr::new(&g.name)),
         _ => gid.to_string(),
     }
 }
 
 /// Who other than root can write a file (or directory, `is_dir`) with this
 /// owner, group and mode.
-pub fn writable_by_others(uid: u32, gid: u32, mode: u32, is_dir: bool) -> Option<Writable> {
+pub fn writable_by_others(uid: u32, gid: u32, mode: u32, is_dir: bool) -> Option<WritableBy> {
     let sticky_dir = is_dir && mode & 0o1000 != 0;
     if uid != 0 {
-        Some(Writable::ByOwner)
+        Some(WritableBy::Owner)
     } else if mode & 0o002 != 0 && !sticky_dir {
-        Some(Writable::ByEveryone)
+        Some(WritableBy::Everyone)
     } else if mode & 0o020 != 0 && gid != 0 {
-        Some(Writable::ByGroup)
+        Some(WritableBy::Group)
     } else {
         None
     }
@@ -434,26 +434,26 @@ mod tests {
         assert_eq!(writable_by_others(0, 33, 0o644, false), None);
         assert_eq!(
             writable_by_others(0, 33, 0o664, false),
-            Some(Writable::ByGroup)
+            Some(WritableBy::Group)
         );
         assert_eq!(
             writable_by_others(0, 0, 0o646, false),
-            Some(Writable::ByEveryone)
+            Some(WritableBy::Everyone)
         );
         assert_eq!(
             writable_by_others(0, 0, 0o777, true),
-            Some(Writable::ByEveryone)
+            Some(WritableBy::Everyone)
         );
         // /tmp: others may add entries, not replace root's.
         assert_eq!(writable_by_others(0, 0, 0o1777, true), None);
         assert_eq!(
             writable_by_others(0, 0, 0o1666, false),
-            Some(Writable::ByEveryone)
+            Some(WritableBy::Everyone)
         );
         // An owner may chmod: read-only for them is no protection.
         assert_eq!(
             writable_by_others(33, 0, 0o444, false),
-            Some(Writable::ByOwner)
+            Some(WritableBy::Owner)
         );
     }
 
@@ -512,14 +512,14 @@ mod tests {
         symlink("../apps-available/bad.ini", en.join("bad.ini")).unwrap();
         let found = check_config(&layout, &en.join("bad.ini")).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].why, Writable::ByOwner);
+        assert_eq!(found[0].why, WritableBy::Owner);
         assert!(found[0].path.ends_with("apps-available/bad.ini"));
 
         fs::set_permissions(&en, fs::Permissions::from_mode(0o777)).unwrap();
         let found = check_config(&layout, &en.join("ok.ini")).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].path, en);
-        assert_eq!(found[0].why, Writable::ByEveryone);
+        assert_eq!(found[0].why, WritableBy::Everyone);
         assert!(found[0].describe().contains("mode 0777"));
         let enabled = EnabledConfig {
             spec: crate::name::Confspec::new(ns.clone(), "ok").unwrap(),

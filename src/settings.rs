@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::read_bounded;
+use crate::display::display_path;
 use crate::error::Error;
 use crate::layout::Layout;
-use crate::name::display_path;
 
 /// The settings file is tiny; this cap only stops accidents.
 const MAX_SETTINGS_SIZE: u64 = 256 * 1024;

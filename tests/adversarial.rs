@@ -10,74 +10,45 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-struct Root {
-    dir: tempfile::TempDir,
+mod common;
+
+use common::Root;
+
+/// A root as doctor expects a real system: with the inherited config
+/// (without it doctor reports an error for every tree).
+fn new_root() -> Root {
+    let root = Root::new();
+    root.inherited("[uwsgi]\n");
+    root
 }
 
-impl Root {
-    fn new() -> Root {
-        let root = Root {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        fs::create_dir_all(root.available()).unwrap();
-        fs::create_dir_all(root.enabled()).unwrap();
-        // The inherited config a real system has; without it doctor
-        // reports an error for every tree.
-        let conf = root.path().join("usr/share/uwsgi/conf");
-        fs::create_dir_all(&conf).unwrap();
-        fs::write(conf.join("default.ini"), "[uwsgi]\n").unwrap();
-        root
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn available(&self) -> PathBuf {
-        self.path().join("etc/uwsgi/apps-available")
-    }
-    fn enabled(&self) -> PathBuf {
-        self.path().join("etc/uwsgi/apps-enabled")
-    }
-    fn run(&self, args: &[&OsStr]) -> Output {
-        Command::cargo_bin("uwsgi-apps")
-            .unwrap()
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .arg("--root")
-            .arg(self.path())
-            .args(args)
-            // A hang is a failure, not a stuck test run.
-            .timeout(Duration::from_secs(30))
-            .output()
-            .unwrap()
-    }
-    fn doctor_json(&self, names: &[&OsStr]) -> (i32, Value) {
-        let mut args = vec![OsStr::new("doctor"), OsStr::new("--json")];
-        args.extend_from_slice(names);
-        let out = self.run(&args);
-        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "doctor --json printed no JSON ({e}): {} / {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), json)
-    }
-    fn doctor_text(&self) -> (i32, String) {
-        let out = self.run(&[OsStr::new("doctor")]);
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
+fn doctor_json(root: &Root, names: &[&OsStr]) -> (i32, Value) {
+    let mut args = vec![OsStr::new("doctor"), OsStr::new("--json")];
+    args.extend_from_slice(names);
+    let out = root.apps_os(&args);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json printed no JSON ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stdout).expect("human output is UTF-8"),
         )
-    }
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn doctor_text(root: &Root) -> (i32, String) {
+    let out = root.apps_os(&[OsStr::new("doctor")]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("human output is UTF-8"),
+    )
 }
 
 fn checks(json: &Value) -> Vec<String> {
@@ -110,7 +81,7 @@ fn assert_clean_lines(text: &str) {
 
 #[test]
 fn names_with_newlines_and_control_characters() {
-    let root = Root::new();
+    let root = new_root();
     let evil = OsStr::from_bytes(b"a\nerror: forged\x1b[2J\r\x07.ini");
     symlink("../apps-available/none.ini", root.enabled().join(evil)).unwrap();
     fs::write(
@@ -123,12 +94,12 @@ fn names_with_newlines_and_control_characters() {
         root.enabled().join("tab\there.ini"),
     )
     .unwrap();
-    let (code, text) = root.doctor_text();
+    let (code, text) = doctor_text(&root);
     assert_eq!(code, 1);
     assert_clean_lines(&text);
     assert!(text.contains("a?error: forged?[2J??.ini"), "{text}");
     // The JSON keeps the name (escaped by JSON), so scripts can act on it.
-    let (_, json) = root.doctor_json(&[]);
+    let (_, json) = doctor_json(&root, &[]);
     let paths: Vec<&str> = json["findings"]
         .as_array()
         .unwrap()
@@ -139,7 +110,10 @@ fn names_with_newlines_and_control_characters() {
         .iter()
         .any(|p| p.ends_with("a\nerror: forged\x1b[2J\r\x07.ini")));
     // Asking about the hostile name itself works too.
-    let (code, json) = root.doctor_json(&[OsStr::from_bytes(b"a\nerror: forged\x1b[2J\r\x07")]);
+    let (code, json) = doctor_json(
+        &root,
+        &[OsStr::from_bytes(b"a\nerror: forged\x1b[2J\r\x07")],
+    );
     assert_eq!(code, 1);
     assert!(
         checks(&json).contains(&"dangling-link".to_string()),
@@ -149,16 +123,16 @@ fn names_with_newlines_and_control_characters() {
 
 #[test]
 fn names_that_are_not_utf8() {
-    let root = Root::new();
+    let root = new_root();
     let name = OsStr::from_bytes(b"caf\xe9.ini");
     fs::write(root.available().join(name), "[uwsgi]\n").unwrap();
     fs::write(root.enabled().join(name), "[uwsgi]\n").unwrap();
-    let (code, text) = root.doctor_text();
+    let (code, text) = doctor_text(&root);
     assert_eq!(code, 0, "{text}");
     assert_clean_lines(&text);
     // Shown as a control character is: one `?` per byte that is not UTF-8.
     assert!(text.contains("caf?.ini"), "{text}");
-    let (_, json) = root.doctor_json(&[OsStr::from_bytes(b"caf\xe9")]);
+    let (_, json) = doctor_json(&root, &[OsStr::from_bytes(b"caf\xe9")]);
     assert!(
         checks(&json).contains(&"regular-file".to_string()),
         "{json:#}"
@@ -167,7 +141,7 @@ fn names_that_are_not_utf8() {
 
 #[test]
 fn names_of_255_bytes_and_longer() {
-    let root = Root::new();
+    let root = new_root();
     // The longest file name Linux allows: 251 bytes and ".ini".
     let long = format!("{}.ini", "n".repeat(251));
     symlink(
@@ -175,23 +149,23 @@ fn names_of_255_bytes_and_longer() {
         root.enabled().join(&long),
     )
     .unwrap();
-    let (code, json) = root.doctor_json(&[]);
+    let (code, json) = doctor_json(&root, &[]);
     assert_eq!(code, 1);
     assert!(checks(&json).contains(&"dangling-link".to_string()));
     // Longer than any file name: asked about, it is simply not found.
     let longer = "x".repeat(300);
-    let (code, json) = root.doctor_json(&[OsStr::new(&longer)]);
+    let (code, json) = doctor_json(&root, &[OsStr::new(&longer)]);
     assert_eq!(code, 1);
     assert_eq!(checks(&json), ["unknown-app"], "{json:#}");
     let huge = "y".repeat(100_000);
-    let (code, json) = root.doctor_json(&[OsStr::new(&huge)]);
+    let (code, json) = doctor_json(&root, &[OsStr::new(&huge)]);
     assert_eq!(code, 1);
     assert_eq!(checks(&json), ["unknown-app"]);
 }
 
 #[test]
 fn symlink_loops_in_apps_available_and_enabled() {
-    let root = Root::new();
+    let root = new_root();
     symlink("self.ini", root.available().join("self.ini")).unwrap();
     symlink("b.ini", root.available().join("a.ini")).unwrap();
     symlink("a.ini", root.available().join("b.ini")).unwrap();
@@ -204,7 +178,7 @@ fn symlink_loops_in_apps_available_and_enabled() {
     symlink("..", root.enabled().join("up")).unwrap();
     fs::create_dir(root.enabled().join("sub")).unwrap();
     symlink("../sub", root.enabled().join("sub/again")).unwrap();
-    let (code, json) = root.doctor_json(&[]);
+    let (code, json) = doctor_json(&root, &[]);
     assert_eq!(code, 1);
     let loops = json["findings"]
         .as_array()
@@ -218,13 +192,13 @@ fn symlink_loops_in_apps_available_and_enabled() {
 
 #[test]
 fn apps_enabled_replaced_by_a_link_elsewhere() {
-    let root = Root::new();
-    let elsewhere = root.path().join("elsewhere");
+    let root = new_root();
+    let elsewhere = root.path("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
     fs::write(root.available().join("x.ini"), "[uwsgi]\n").unwrap();
     fs::remove_dir(root.enabled()).unwrap();
     symlink(&elsewhere, root.enabled()).unwrap();
-    let (_, json) = root.doctor_json(&[]);
+    let (_, json) = doctor_json(&root, &[]);
     let f = json["findings"]
         .as_array()
         .unwrap()
@@ -234,20 +208,20 @@ fn apps_enabled_replaced_by_a_link_elsewhere() {
     assert_eq!(f["path"], root.enabled().to_str().unwrap());
     assert_eq!(f["severity"], "warning");
     // And it is shown when asking about one app, since it concerns all.
-    let (_, json) = root.doctor_json(&[OsStr::new("x")]);
+    let (_, json) = doctor_json(&root, &[OsStr::new("x")]);
     assert!(checks(&json).contains(&"directory-is-link".to_string()));
 }
 
 #[test]
 fn special_files_are_never_opened() {
-    let root = Root::new();
+    let root = new_root();
     let fifo = root.enabled().join("fifo.ini");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     symlink("/dev/zero", root.enabled().join("zero.ini")).unwrap();
     fs::create_dir(root.enabled().join("dir.ini")).unwrap();
     // A pidfile that is a FIFO (opening it would block) and one that is a
     // link to /dev/zero (reading it would never end).
-    let run = root.path().join("run/uwsgi/app");
+    let run = root.path("run/uwsgi/app");
     fs::create_dir_all(run.join("f")).unwrap();
     nix::unistd::mkfifo(
         &run.join("f/pid"),
@@ -256,7 +230,7 @@ fn special_files_are_never_opened() {
     .unwrap();
     fs::create_dir_all(run.join("z")).unwrap();
     symlink("/dev/zero", run.join("z/pid")).unwrap();
-    let (code, json) = root.doctor_json(&[]);
+    let (code, json) = doctor_json(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let c = checks(&json);
     assert!(c.contains(&"not-a-regular-file".to_string()), "{json:#}");
@@ -267,19 +241,19 @@ fn special_files_are_never_opened() {
 
 #[test]
 fn doctor_changes_nothing() {
-    let root = Root::new();
+    let root = new_root();
     symlink(
         "../apps-available/gone.ini",
         root.enabled().join("gone.ini"),
     )
     .unwrap();
-    let run = root.path().join("run/uwsgi/app/old");
+    let run = root.path("run/uwsgi/app/old");
     fs::create_dir_all(&run).unwrap();
     fs::write(run.join("pid"), "999999999\n").unwrap();
-    let before = snapshot(root.path());
-    let _ = root.doctor_json(&[]);
-    let _ = root.doctor_text();
-    assert_eq!(snapshot(root.path()), before);
+    let before = snapshot(&root.root);
+    let _ = doctor_json(&root, &[]);
+    let _ = doctor_text(&root);
+    assert_eq!(snapshot(&root.root), before);
 }
 
 /// Every path with its type, mode, owner, size and mtime.
@@ -306,12 +280,12 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, u32, u32, u64, i64)> {
 // --- The registry (uwsgi-enapp / uwsgi-disapp) ------------------------------
 
 fn applet(root: &Root, args: &[&OsStr]) -> Output {
-    root.run(args)
+    root.apps_os(args)
 }
 
 #[test]
 fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
-    let root = Root::new();
+    let root = new_root();
     let stem = "n".repeat(251);
     let file = format!("{stem}.ini");
     fs::write(root.available().join(&file), "[uwsgi]\n").unwrap();
@@ -333,7 +307,7 @@ fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
     );
     assert!(root.enabled().join(&file).symlink_metadata().is_err());
 
-    let before = snapshot(root.path());
+    let before = snapshot(&root.root);
     for cmd in ["enable", "disable"] {
         let longer = "y".repeat(300);
         let out = applet(&root, &[OsStr::new(cmd), OsStr::new(&longer)]);
@@ -344,13 +318,13 @@ fn names_of_255_bytes_enable_and_disable_and_longer_ones_are_refused_cleanly() {
             "{err}"
         );
     }
-    assert_eq!(snapshot(root.path()), before);
+    assert_eq!(snapshot(&root.root), before);
 }
 
 #[test]
 fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
-    let root = Root::new();
-    let elsewhere = root.path().join("elsewhere");
+    let root = new_root();
+    let elsewhere = root.path("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
     fs::write(root.available().join("x.ini"), "[uwsgi]\n").unwrap();
     fs::remove_dir(root.enabled()).unwrap();
@@ -367,8 +341,6 @@ fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
 // These run `uwsgi-apps initd start|stop NAME` and `uwsgi-apps status` on a
 // root prepared by `common::live::Live`, whose Drop kills every master the
 // test started, whatever happens.
-
-mod common;
 
 use common::live::{self, Live};
 

@@ -169,13 +169,14 @@ UWSGI_APPS_ROOT="$R" ask from-env _uwsgi_apps uwsgi-enapp w
     assert_eq!(sorted(block(&out, "stop")), ["alpha", "vassal/mail"]);
     assert_eq!(
         block(&out, "initd"),
+        // The service operations, in the order of Debian's usage line.
         [
             "start",
             "stop",
-            "reload",
-            "force-reload",
+            "status",
             "restart",
-            "status"
+            "reload",
+            "force-reload"
         ]
     );
     assert_eq!(sorted(block(&out, "initd-start")), ["alpha", "vassal/mail"]);
@@ -228,13 +229,14 @@ ask service-more "$service_fn" service uwsgi stop alpha v
     assert_eq!(block(&out, "service-fn"), ["_uwsgi_apps_service"]);
     assert_eq!(
         block(&out, "service-command"),
+        // The service operations, in the order of Debian's usage line.
         [
             "start",
             "stop",
-            "reload",
-            "force-reload",
+            "status",
             "restart",
-            "status"
+            "reload",
+            "force-reload"
         ]
     );
     assert_eq!(

@@ -8,86 +8,43 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::{chown, symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+
+mod common;
+
+use common::Root;
 
 const WWW_DATA: u32 = 33;
 
-struct Root {
-    dir: tempfile::TempDir,
+/// A root as a real system has it: the inherited config the package
+/// installs (without it no instance can start, which doctor reports), and
+/// reachable by www-data, to which uWSGI drops.
+fn new_root() -> Root {
+    let root = Root::new();
+    root.reachable();
+    root.inherited("[uwsgi]\nmaster = true\n");
+    root
 }
 
-impl Root {
-    fn new() -> Root {
-        let dir = tempfile::tempdir().unwrap();
-        // uWSGI drops to www-data and must reach its files under the root.
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let root = Root { dir };
-        fs::create_dir_all(root.available()).unwrap();
-        fs::create_dir_all(root.enabled()).unwrap();
-        // The inherited config a real system has (the package installs it):
-        // without it no instance can start, which doctor reports.
-        let conf = root.path().join("usr/share/uwsgi/conf");
-        fs::create_dir_all(&conf).unwrap();
-        fs::write(conf.join("default.ini"), "[uwsgi]\nmaster = true\n").unwrap();
-        root
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn available(&self) -> PathBuf {
-        self.path().join("etc/uwsgi/apps-available")
-    }
-    fn enabled(&self) -> PathBuf {
-        self.path().join("etc/uwsgi/apps-enabled")
-    }
-    fn run_dir(&self, name: &str) -> PathBuf {
-        self.path().join("run/uwsgi/app").join(name)
-    }
-    fn add_app(&self, file: &str, body: &str) {
-        fs::write(self.available().join(file), body).unwrap();
-    }
-    fn enable(&self, file: &str) {
-        symlink(
-            Path::new("../apps-available").join(file),
-            self.enabled().join(file),
-        )
-        .unwrap();
-    }
-    fn doctor(&self, args: &[&str]) -> (i32, Value, String) {
-        let out = Command::cargo_bin("uwsgi-apps")
-            .unwrap()
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .arg("--root")
-            .arg(self.path())
-            .arg("doctor")
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (out.status.code().unwrap_or(-1), json, stderr)
-    }
-    fn doctor_human(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::cargo_bin("uwsgi-apps")
-            .unwrap()
-            .arg("--root")
-            .arg(self.path())
-            .arg("doctor")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
+/// `doctor --json ARGS`: exit status, the document, stderr.
+fn doctor(root: &Root, args: &[&str]) -> (i32, Value, String) {
+    let out = root.run("uwsgi-apps", &[&["doctor", "--json"], args].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// `doctor ARGS`: exit status and the lines for people.
+fn doctor_human(root: &Root, args: &[&str]) -> (i32, String) {
+    let out = root.run("uwsgi-apps", &[&["doctor"], args].concat());
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// Findings of one check (and, when given, about one path) in doctor's JSON.
@@ -107,11 +64,11 @@ fn about<'a>(found: &[&'a Value], path: &Path) -> Option<&'a Value> {
 
 #[test]
 fn a_missing_inherited_config_is_an_error() {
-    let root = Root::new();
-    fs::remove_file(root.path().join("usr/share/uwsgi/conf/default.ini")).unwrap();
-    root.add_app("hello.ini", "[uwsgi]\n");
+    let root = new_root();
+    fs::remove_file(root.path("usr/share/uwsgi/conf/default.ini")).unwrap();
+    root.write_app("hello.ini", "[uwsgi]\n");
     root.enable("hello.ini");
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let f = findings(&json, "inherited-config-missing");
     assert_eq!(f.len(), 1, "{json:#}");
@@ -120,10 +77,10 @@ fn a_missing_inherited_config_is_an_error() {
 
 #[test]
 fn a_healthy_enabled_app_has_no_layout_findings() {
-    let root = Root::new();
-    root.add_app("hello.ini", "[uwsgi]\nplugins = python3\nmodule = hello\n");
+    let root = new_root();
+    root.write_app("hello.ini", "[uwsgi]\nplugins = python3\nmodule = hello\n");
     root.enable("hello.ini");
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["errors"], 0, "{json:#}");
     // It is enabled but does not run: that, and only that, is said of it.
@@ -139,22 +96,22 @@ fn a_healthy_enabled_app_has_no_layout_findings() {
 
 #[test]
 fn layout_problems_are_named_with_a_hint() {
-    let root = Root::new();
+    let root = new_root();
     let en = root.enabled();
-    root.add_app("abs.ini", "[uwsgi]\n");
+    root.write_app("abs.ini", "[uwsgi]\n");
     symlink(root.available().join("abs.ini"), en.join("abs.ini")).unwrap();
     symlink("../apps-available/gone.ini", en.join("gone.ini")).unwrap();
     fs::write(en.join("plain.ini"), "[uwsgi]\n").unwrap();
-    fs::write(root.path().join("elsewhere.ini"), "[uwsgi]\n").unwrap();
+    fs::write(root.path("elsewhere.ini"), "[uwsgi]\n").unwrap();
     symlink("../../../elsewhere.ini", en.join("out.ini")).unwrap();
     symlink("loop2.ini", en.join("loop1.ini")).unwrap();
     symlink("loop1.ini", en.join("loop2.ini")).unwrap();
-    root.add_app("twice.ini", "[uwsgi]\n");
-    root.add_app("twice.yaml", "uwsgi: {}\n");
+    root.write_app("twice.ini", "[uwsgi]\n");
+    root.write_app("twice.yaml", "uwsgi: {}\n");
     root.enable("twice.ini");
     root.enable("twice.yaml");
 
-    let (code, json, stderr) = root.doctor(&[]);
+    let (code, json, stderr) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#} {stderr}");
 
     let f = about(&findings(&json, "dangling-link"), &en.join("gone.ini")).unwrap();
@@ -200,7 +157,7 @@ fn layout_problems_are_named_with_a_hint() {
     );
 
     // The human form says the same, with hints.
-    let (code, text) = root.doctor_human(&[]);
+    let (code, text) = doctor_human(&root, &[]);
     assert_eq!(code, 1);
     assert!(
         text.contains("error: ") && text.contains("gone.ini: is a dangling link"),
@@ -211,13 +168,13 @@ fn layout_problems_are_named_with_a_hint() {
 
 #[test]
 fn configs_that_others_can_write_are_errors() {
-    let root = Root::new();
-    root.add_app("mine.ini", "[uwsgi]\n");
+    let root = new_root();
+    root.write_app("mine.ini", "[uwsgi]\n");
     root.enable("mine.ini");
     chown(root.available().join("mine.ini"), Some(WWW_DATA), None).unwrap();
-    root.add_app("ok.ini", "[uwsgi]\n");
+    root.write_app("ok.ini", "[uwsgi]\n");
     root.enable("ok.ini");
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let unsafe_ = findings(&json, "unsafe-permissions");
     assert_eq!(unsafe_.len(), 1, "{json:#}");
@@ -231,14 +188,14 @@ fn configs_that_others_can_write_are_errors() {
 
     // A world-writable apps-enabled makes every app unsafe.
     fs::set_permissions(root.enabled(), fs::Permissions::from_mode(0o777)).unwrap();
-    let (_, json, _) = root.doctor(&["ok"]);
+    let (_, json, _) = doctor(&root, &["ok"]);
     let f = about(&findings(&json, "unsafe-permissions"), &root.enabled()).unwrap();
     assert_eq!(f["app"], "app/ok");
 }
 
 #[test]
 fn stale_and_symlinked_pidfiles() {
-    let root = Root::new();
+    let root = new_root();
     // A PID that is certainly dead: a child we waited for.
     let mut child = Command::new("true").spawn().unwrap();
     let dead = child.id();
@@ -253,13 +210,13 @@ fn stale_and_symlinked_pidfiles() {
     )
     .unwrap();
     // A pidfile that is a link to another file: never followed.
-    let victim = root.path().join("victim");
+    let victim = root.path("victim");
     fs::write(&victim, "precious\n").unwrap();
     fs::create_dir_all(root.run_dir("linked")).unwrap();
     symlink(&victim, root.run_dir("linked").join("pid")).unwrap();
     fs::create_dir_all(root.run_dir("empty")).unwrap();
 
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let stale = findings(&json, "stale-pidfile");
     let f = about(&stale, &root.run_dir("dead").join("pid")).unwrap();
@@ -294,7 +251,39 @@ struct Uwsgi {
 
 impl Uwsgi {
     fn spawn(args: &[&OsStr]) -> Uwsgi {
+        Uwsgi::spawn_env(args, &[])
+    }
+    /// As the front end (and Debian's script) starts instance `app/NAME`:
+    /// with the environment that names it, which the identity rule checks.
+    fn instance(name: &str, args: &[&OsStr]) -> Uwsgi {
+        Uwsgi::spawn_env(
+            args,
+            &[
+                ("UWSGI_DEB_CONFNAMESPACE", "app"),
+                ("UWSGI_DEB_CONFNAME", name),
+            ],
+        )
+    }
+    /// Instance `app/NAME` with this config and pidfile, once the pidfile
+    /// names it.
+    fn instance_with_pidfile(name: &str, conf: &Path, pidfile: &Path) -> Uwsgi {
+        let uwsgi = Uwsgi::instance(
+            name,
+            &[
+                OsStr::new("--ini"),
+                conf.as_os_str(),
+                OsStr::new("--pidfile"),
+                pidfile.as_os_str(),
+            ],
+        );
+        wait_for("the pidfile", || {
+            fs::read_to_string(pidfile).is_ok_and(|s| !s.trim().is_empty())
+        });
+        uwsgi
+    }
+    fn spawn_env(args: &[&OsStr], env: &[(&str, &str)]) -> Uwsgi {
         let child = Command::new("/usr/bin/uwsgi")
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -396,13 +385,48 @@ fn wait_for_with(what: impl Fn() -> String, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// doctor judges a pidfile by the front end's own probe: a uWSGI master
+/// that is not this instance's (its environment names another) is stale
+/// for doctor exactly as it is "dead, pidfile exists" for `status`.
+#[test]
+fn doctor_and_status_agree_on_whose_master_a_pidfile_names() {
+    let root = new_root();
+    let run = root.run_dir("imp");
+    fs::create_dir_all(&run).unwrap();
+    root.write_app(
+        "imp.ini",
+        &format!(
+            "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}\n",
+            run.join("socket").display()
+        ),
+    );
+    root.enable("imp.ini");
+    let pidfile = run.join("pid");
+    let conf = root.available().join("imp.ini");
+    let other = Uwsgi::instance_with_pidfile("other", &conf, &pidfile);
+    let (_, json, _) = doctor(&root, &[]);
+    let f = findings(&json, "stale-pidfile");
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["app"], "app/imp");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains(&format!(
+            "process {} is uWSGI but not this instance's master",
+            other.pid()
+        )),
+        "{json:#}"
+    );
+    assert_eq!(findings(&json, "enabled-not-running").len(), 1, "{json:#}");
+    let status = root.run("uwsgi-apps", &["status", "imp"]);
+    assert_eq!(status.status.code(), Some(1), "dead, pidfile exists");
+}
+
 #[test]
 fn running_instances_against_what_is_enabled() {
-    let root = Root::new();
+    let root = new_root();
     for name in ["on", "off"] {
         let run = root.run_dir(name);
         fs::create_dir_all(&run).unwrap();
-        root.add_app(
+        root.write_app(
             &format!("{name}.ini"),
             &format!(
                 "[uwsgi]\nmaster = true\nprocesses = 1\nsocket = {}\nchmod-socket = 660\n",
@@ -416,17 +440,9 @@ fn running_instances_against_what_is_enabled() {
         let run = root.run_dir(name);
         let conf = root.available().join(format!("{name}.ini"));
         let pidfile = run.join("pid");
-        procs.push(Uwsgi::spawn(&[
-            OsStr::new("--ini"),
-            conf.as_os_str(),
-            OsStr::new("--pidfile"),
-            pidfile.as_os_str(),
-        ]));
-        wait_for("the pidfile", || {
-            fs::read_to_string(&pidfile).is_ok_and(|s| !s.trim().is_empty())
-        });
+        procs.push(Uwsgi::instance_with_pidfile(name, &conf, &pidfile));
     }
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     let f = findings(&json, "running-not-enabled");
     assert_eq!(f.len(), 1, "{json:#}");
     assert_eq!(f[0]["app"], "app/off");
@@ -445,7 +461,7 @@ fn running_instances_against_what_is_enabled() {
         0o660
     );
     fs::set_permissions(&sock, fs::Permissions::from_mode(0o600)).unwrap();
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     let f = findings(&json, "socket-permissions");
     assert_eq!(f.len(), 1, "{json:#}");
     assert_eq!(f[0]["path"], sock.to_str().unwrap());
@@ -457,7 +473,7 @@ fn running_instances_against_what_is_enabled() {
     // Stopped, the enabled one is "enabled but not running", and its
     // pidfile (uWSGI removes it only with vacuum) is stale or gone.
     drop(procs);
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     let f = findings(&json, "enabled-not-running");
     assert_eq!(f.len(), 1, "{json:#}");
     assert_eq!(f[0]["app"], "app/on");
@@ -469,10 +485,10 @@ fn running_instances_against_what_is_enabled() {
 
 #[test]
 fn names_select_apps_and_bad_names_fail() {
-    let root = Root::new();
+    let root = new_root();
     symlink("../apps-available/a.ini", root.enabled().join("a.ini")).unwrap();
     symlink("../apps-available/b.ini", root.enabled().join("b.ini")).unwrap();
-    let (code, json, _) = root.doctor(&["a"]);
+    let (code, json, _) = doctor(&root, &["a"]);
     assert_eq!(code, 1);
     let apps: Vec<_> = json["findings"]
         .as_array()
@@ -483,11 +499,11 @@ fn names_select_apps_and_bad_names_fail() {
     assert!(apps.iter().all(|a| a == "app/a"), "{json:#}");
     assert_eq!(findings(&json, "dangling-link").len(), 1);
 
-    let (code, json, _) = root.doctor(&["nope"]);
+    let (code, json, _) = doctor(&root, &["nope"]);
     assert_eq!(code, 1);
     assert_eq!(findings(&json, "unknown-app").len(), 1, "{json:#}");
 
-    let (code, _, stderr) = root.doctor(&["../etc"]);
+    let (code, _, stderr) = doctor(&root, &["../etc"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("invalid confspec"), "{stderr}");
 }
@@ -539,9 +555,9 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
         "/dev/null is not a character device on this machine: restore it (mknod -m 666 /dev/null c 1 3)"
     );
     let group = TestGroup::create();
-    let root = Root::new();
-    let vassals = root.path().join("vassals");
-    let run = root.path().join("vrun");
+    let root = new_root();
+    let vassals = root.path("vassals");
+    let run = root.path("vrun");
     fs::create_dir_all(&vassals).unwrap();
     fs::create_dir_all(&run).unwrap();
     chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
@@ -569,8 +585,8 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
     .unwrap();
     // Tyrant mode runs each vassal as the owner of its file.
     chown(&v1, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
-    let log1 = root.path().join("tyrant.log");
-    let log2 = root.path().join("plain.log");
+    let log1 = root.path("tyrant.log");
+    let log2 = root.path("plain.log");
     let emperor = Uwsgi::spawn(&[
         OsStr::new("--emperor"),
         tyrant_dir.as_os_str(),
@@ -624,7 +640,7 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
     assert!(!has_group(m1), "v1 unexpectedly has the group");
     assert!(has_group(m2), "v2 should have the group through initgroups");
 
-    let (_, json, stderr) = root.doctor(&[]);
+    let (_, json, stderr) = doctor(&root, &[]);
     let missing = findings(&json, "missing-groups");
     let f = missing
         .iter()
@@ -664,14 +680,14 @@ fn tyrant_mode_vassals_missing_groups_are_found() {
 
 #[test]
 fn configs_that_cannot_be_read_or_parsed() {
-    let root = Root::new();
-    root.add_app("broken.json", "{\"uwsgi\": {\"uid\": ");
+    let root = new_root();
+    root.write_app("broken.json", "{\"uwsgi\": {\"uid\": ");
     root.enable("broken.json");
-    root.add_app("tags.xml", "<uwsgi><uid>33</uwsgi>");
+    root.write_app("tags.xml", "<uwsgi><uid>33</uwsgi>");
     root.enable("tags.xml");
-    root.add_app("colon.ini", "[uwsgi]\nmaster = true\nuid: www-data\n");
+    root.write_app("colon.ini", "[uwsgi]\nmaster = true\nuid: www-data\n");
     root.enable("colon.ini");
-    root.add_app("nobody.ini", "[uwsgi]\nuid = no-such-user-uwa\n");
+    root.write_app("nobody.ini", "[uwsgi]\nuid = no-such-user-uwa\n");
     root.enable("nobody.ini");
     // A FIFO and a huge sparse file behind enabled links: clear errors,
     // and doctor neither hangs nor reads 100 MB.
@@ -685,7 +701,7 @@ fn configs_that_cannot_be_read_or_parsed() {
     big.set_len(100 * 1024 * 1024).unwrap();
     root.enable("big.ini");
 
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1);
     let unreadable = findings(&json, "unreadable-config");
     for app in ["app/broken", "app/tags", "app/big"] {
@@ -724,17 +740,17 @@ fn configs_that_cannot_be_read_or_parsed() {
 
 #[test]
 fn settings_and_the_permission_switch() {
-    let root = Root::new();
-    root.add_app("mine.ini", "[uwsgi]\n");
+    let root = new_root();
+    root.write_app("mine.ini", "[uwsgi]\n");
     root.enable("mine.ini");
     chown(root.available().join("mine.ini"), Some(WWW_DATA), None).unwrap();
-    fs::create_dir_all(root.path().join("etc/default")).unwrap();
+    fs::create_dir_all(root.path("etc/default")).unwrap();
     fs::write(
-        root.path().join("etc/default/uwsgi"),
+        root.path("etc/default/uwsgi"),
         "CHECK_CONFIG_PERMISSIONS=no\nVERBOSE=perhaps\n",
     )
     .unwrap();
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     // Unsafe, but start runs it anyway: a warning, not an error.
     assert_eq!(code, 0, "{json:#}");
     let f = findings(&json, "unsafe-permissions");
@@ -755,17 +771,17 @@ fn settings_and_the_permission_switch() {
 /// before a start fails: an error for an app that does not run.
 #[test]
 fn runtime_dirs_of_another_user() {
-    let root = Root::new();
-    root.add_app("w.ini", "[uwsgi]\nuid = www-data\ngid = www-data\n");
+    let root = new_root();
+    root.write_app("w.ini", "[uwsgi]\nuid = www-data\ngid = www-data\n");
     root.enable("w.ini");
     let run = root.run_dir("w");
     fs::create_dir_all(&run).unwrap();
     // Root's, 0755: right, although the instance runs as www-data.
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     assert!(findings(&json, "runtime-dir-owner").is_empty(), "{json:#}");
     // The app's user's, as Debian's script makes it: refused by start.
     chown(&run, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let f = findings(&json, "runtime-dir-owner");
     assert_eq!(f.len(), 1, "{json:#}");
@@ -779,7 +795,7 @@ fn runtime_dirs_of_another_user() {
     chown(&run, Some(0), Some(0)).unwrap();
     for mode in [0o777, 0o1777] {
         fs::set_permissions(&run, fs::Permissions::from_mode(mode)).unwrap();
-        let (_, json, _) = root.doctor(&[]);
+        let (_, json, _) = doctor(&root, &[]);
         assert_eq!(findings(&json, "runtime-dir-owner").len(), 1, "{json:#}");
     }
 }
@@ -788,7 +804,7 @@ fn runtime_dirs_of_another_user() {
 
 /// Debian's default.ini, with its paths moved into `root`.
 fn debian_inherited(root: &Root, chown_socket: bool) {
-    let run = root.path().join("run/uwsgi");
+    let run = root.path("run/uwsgi");
     let text = format!(
         "[uwsgi]\ndeclare-option = deb-confnamespace=$1\ndeclare-option = deb-confname=$1\n\
          master = true\nprocesses = 1\n\
@@ -802,7 +818,7 @@ fn debian_inherited(root: &Root, chown_socket: bool) {
             ""
         }
     );
-    fs::write(root.path().join("usr/share/uwsgi/conf/default.ini"), text).unwrap();
+    fs::write(root.path("usr/share/uwsgi/conf/default.ini"), text).unwrap();
 }
 
 /// The apps doctor says will fail (error) because of a file uWSGI creates
@@ -829,7 +845,7 @@ fn failing_after_drop(json: &Value) -> Vec<String> {
 /// www-data, in a root-owned 0755 run dir, for each app at once; give the
 /// apps whose uWSGI exited with an error within a few seconds.
 fn failing_for_real(root: &Root, apps: &[&str]) -> Vec<String> {
-    let inherited = root.path().join("usr/share/uwsgi/conf/default.ini");
+    let inherited = root.path("usr/share/uwsgi/conf/default.ini");
     let mut running: Vec<(String, Uwsgi)> = Vec::new();
     for app in apps {
         let run = root.run_dir(app);
@@ -847,7 +863,7 @@ fn failing_for_real(root: &Root, apps: &[&str]) -> Vec<String> {
             .current_dir("/")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(fs::File::create(root.path().join(format!("{app}.log"))).unwrap())
+            .stderr(fs::File::create(root.path(format!("{app}.log"))).unwrap())
             .spawn()
             .unwrap();
         running.push((app.to_string(), Uwsgi { child }));
@@ -858,7 +874,7 @@ fn failing_for_real(root: &Root, apps: &[&str]) -> Vec<String> {
     for (app, u) in &mut running {
         if let Ok(Some(status)) = u.child.try_wait() {
             assert!(!status.success(), "{app} exited with success");
-            let log = fs::read_to_string(root.path().join(format!("{app}.log"))).unwrap();
+            let log = fs::read_to_string(root.path(format!("{app}.log"))).unwrap();
             assert!(log.contains("Permission denied"), "{app}: {log}");
             failed.push(app.clone());
         }
@@ -874,14 +890,14 @@ fn failing_for_real(root: &Root, apps: &[&str]) -> Vec<String> {
 #[test]
 fn files_created_after_the_privilege_drop_fail_in_the_root_owned_run_dir() {
     // Debian's default config: the socket is bound as root (chown-socket).
-    let root = Root::new();
+    let root = new_root();
     debian_inherited(&root, true);
     let run = |name: &str| root.run_dir(name).display().to_string();
-    let inc = root.path().join("stats.ini");
+    let inc = root.path("stats.ini");
     fs::write(
         &inc,
         "[uwsgi]\nstats = /RUN/%(deb-confnamespace)/%(deb-confname)/stats.sock\n"
-            .replace("/RUN", &root.path().join("run/uwsgi").display().to_string()),
+            .replace("/RUN", &root.path("run/uwsgi").display().to_string()),
     )
     .unwrap();
     let apps = [
@@ -894,10 +910,10 @@ fn files_created_after_the_privilege_drop_fail_in_the_root_owned_run_dir() {
         ("tcpstats", "stats = 127.0.0.1:0\n".to_string()),
     ];
     for (name, extra) in &apps {
-        root.add_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
+        root.write_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
         root.enable(&format!("{name}.ini"));
     }
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     let predicted = failing_after_drop(&json);
     assert_eq!(predicted, ["fifo", "spid", "stats", "viainc"], "{json:#}");
     let names: Vec<&str> = apps.iter().map(|(n, _)| *n).collect();
@@ -919,13 +935,13 @@ fn files_created_after_the_privilege_drop_fail_in_the_root_owned_run_dir() {
 
     // Without chown-socket the socket itself is bound after the drop,
     // unless drop-after-apps delays it.
-    let root = Root::new();
+    let root = new_root();
     debian_inherited(&root, false);
     for (name, extra) in [("nochown", ""), ("late", "drop-after-apps = true\n")] {
-        root.add_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
+        root.write_app(&format!("{name}.ini"), &format!("[uwsgi]\n{extra}"));
         root.enable(&format!("{name}.ini"));
     }
-    let (_, json, _) = root.doctor(&[]);
+    let (_, json, _) = doctor(&root, &[]);
     let predicted = failing_after_drop(&json);
     assert_eq!(predicted, ["nochown"], "{json:#}");
     assert_eq!(failing_for_real(&root, &["nochown", "late"]), predicted);
@@ -963,23 +979,23 @@ fn uwsgi_get(file: &Path, key: &str) -> (String, String) {
 /// uWSGI confirms what doctor says of the file.
 #[test]
 fn configs_from_which_uwsgi_loads_nothing_are_errors() {
-    let root = Root::new();
-    root.add_app("header.ini", "[uwsgi\nplugins = python3\nmodule = hello\n");
-    root.add_app("nosection.ini", "plugins = python3\nmodule = hello\n");
-    root.add_app("empty.ini", "[uwsgi]\n; nothing yet\n");
-    root.add_app(
+    let root = new_root();
+    root.write_app("header.ini", "[uwsgi\nplugins = python3\nmodule = hello\n");
+    root.write_app("nosection.ini", "plugins = python3\nmodule = hello\n");
+    root.write_app("empty.ini", "[uwsgi]\n; nothing yet\n");
+    root.write_app(
         "plugin.ini",
         "[uwsgi]\nplugins = python3, nosuchplugin\nmodule = hello\n",
     );
-    root.add_app(
+    root.write_app(
         "needed.ini",
         "[uwsgi]\nneed-plugin = /nonexistent/x_plugin.so\nmodule = hello\n",
     );
-    root.add_app("fine.ini", "[uwsgi]\nplugin = 0:python3\nmodule = hello\n");
+    root.write_app("fine.ini", "[uwsgi]\nplugin = 0:python3\nmodule = hello\n");
     for app in ["header", "nosection", "empty", "plugin", "needed", "fine"] {
         root.enable(&format!("{app}.ini"));
     }
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let of = |check: &str| -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = findings(&json, check)
@@ -1026,13 +1042,13 @@ fn configs_from_which_uwsgi_loads_nothing_are_errors() {
         assert!(log.contains("Can't find section \"uwsgi\""), "{app}: {log}");
     }
     // The inherited config with such a header: no instance gets its uid.
-    let other = Root::new();
+    let other = new_root();
     fs::write(
-        other.path().join("usr/share/uwsgi/conf/default.ini"),
+        other.path("usr/share/uwsgi/conf/default.ini"),
         "[uwsgi\nuid = www-data\n",
     )
     .unwrap();
-    let (code, json, _) = other.doctor(&[]);
+    let (code, json, _) = doctor(&other, &[]);
     assert_eq!(code, 1, "{json:#}");
     let f = findings(&json, "no-options");
     assert_eq!(f.len(), 1, "{json:#}");
@@ -1056,7 +1072,7 @@ fn configs_from_which_uwsgi_loads_nothing_are_errors() {
 /// any entry without a config extension, and so does doctor.
 #[test]
 fn entries_without_a_config_extension_are_not_findings() {
-    let root = Root::new();
+    let root = new_root();
     fs::write(
         root.enabled().join("README"),
         "Put links to enabled apps here.\n",
@@ -1065,10 +1081,10 @@ fn entries_without_a_config_extension_are_not_findings() {
     fs::write(root.enabled().join("site.ini~"), "[uwsgi]\n").unwrap();
     fs::write(root.available().join("notes.txt"), "x\n").unwrap();
     symlink("../apps-available/notes.txt", root.enabled().join("notes")).unwrap();
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["findings"], serde_json::json!([]), "{json:#}");
-    let (_, text) = root.doctor_human(&[]);
+    let (_, text) = doctor_human(&root, &[]);
     assert_eq!(text, "No problems found.\n");
 }
 
@@ -1080,36 +1096,36 @@ fn entries_without_a_config_extension_are_not_findings() {
 /// the inherited config pulls in is said once, not once per app.
 #[test]
 fn includes_that_are_missing_unresolved_or_unsafe() {
-    let root = Root::new();
-    let shared = root.path().join("srv/shared.ini");
+    let root = new_root();
+    let shared = root.path("srv/shared.ini");
     fs::create_dir_all(shared.parent().unwrap()).unwrap();
     fs::write(&shared, "[uwsgi]\nmaster = true\n").unwrap();
     chown(&shared, Some(WWW_DATA), Some(WWW_DATA)).unwrap();
     fs::write(
-        root.path().join("usr/share/uwsgi/conf/default.ini"),
+        root.path("usr/share/uwsgi/conf/default.ini"),
         format!("[uwsgi]\nini = {}\n", shared.display()),
     )
     .unwrap();
-    let missing = root.path().join("srv/missing.ini");
-    root.add_app(
+    let missing = root.path("srv/missing.ini");
+    root.write_app(
         "a.ini",
         &format!(
             "[uwsgi]\nmodule = a\nini = {}\nfor-readline = {}/list\nendfor =\n\
              ini = exec://cat /etc/x.ini\n",
             missing.display(),
-            root.path().join("srv").display()
+            root.path("srv").display()
         ),
     );
-    root.add_app("b.ini", "[uwsgi]\nmodule = b\n");
+    root.write_app("b.ini", "[uwsgi]\nmodule = b\n");
     root.enable("a.ini");
     root.enable("b.ini");
-    let (code, json, _) = root.doctor(&[]);
+    let (code, json, _) = doctor(&root, &[]);
     assert_eq!(code, 1, "{json:#}");
     let missing_found = findings(&json, "missing-include");
     let sev = |path: &Path| about(&missing_found, path).map(|f| f["severity"].clone());
     assert_eq!(sev(&missing), Some(Value::from("error")), "{json:#}");
     assert_eq!(
-        sev(&root.path().join("srv/list")),
+        sev(&root.path("srv/list")),
         Some(Value::from("warning")),
         "{json:#}"
     );

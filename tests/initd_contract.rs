@@ -17,6 +17,7 @@ mod common;
 
 use std::ffi::OsString;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::Output;
@@ -124,6 +125,15 @@ fn start_runs_debians_command_line_and_environment_and_serves_http() {
     assert_eq!(cmdline(pid), want, "the master's command line");
     expect_env(pid, "UWSGI_DEB_CONFNAMESPACE", "app");
     expect_env(pid, "UWSGI_DEB_CONFNAME", "hello");
+    let notify = l.rundir("hello").join("notify");
+    expect_env(pid, "NOTIFY_SOCKET", &notify.display().to_string());
+    // Nothing of ours leaks in: uWSGI would read UWSGI_APPS_ROOT as an option.
+    let env = environ(pid);
+    assert!(
+        !env.iter().any(|e| e.as_bytes().starts_with(b"UWSGI_APPS_")),
+        "{env:?}"
+    );
+    assert_eq!(l.masters(), [pid], "one master");
     assert_eq!(
         exe(pid),
         fs::canonicalize(DAEMON).ok(),
@@ -167,7 +177,12 @@ fn start_makes_run_dirs_pidfile_socket_and_log_with_debians_owners_and_modes() {
 
     let log = l.log("hello");
     assert!(log.contains("Starting uWSGI"), "the log: {log}");
-    assert!(l.r.path("var/log/uwsgi/app").is_dir());
+    assert!(l.logfile("hello").is_file());
+    assert_eq!(
+        owner_mode(&l.r.path("var/log/uwsgi/app")),
+        (0, 0, 0o755),
+        "var/log/uwsgi/app"
+    );
 }
 
 #[test]
@@ -178,16 +193,26 @@ fn stop_signals_waits_for_exit_and_removes_the_run_dir() {
     http_wait(port, HTTP);
     let pid = l.master("hello");
     let workers = children(pid);
+    expect(&l.initd(&["status", "hello"]), 0, "uwsgi is running.\n");
+    let doc = json(&l.apps(&["status", "--json"]));
+    assert_eq!(doc["instances"][0]["pid"], pid);
+    assert_eq!(doc["instances"][0]["result"], "running");
 
     initd_ok(&l, "stop", "hello");
     // stop returns once the master has exited, not before.
     assert!(!alive(pid), "the master {pid} is still alive after stop");
+    assert!(l.uwsgi_processes().is_empty(), "workers survived stop");
     l.wait_no_masters(Duration::from_secs(3));
     for w in workers {
         assert!(!alive(w), "worker {w} survived");
     }
     assert!(!l.rundir("hello").exists(), "the run dir is removed");
     assert!(http_get(port).is_err(), "nothing answers any more");
+    expect(
+        &l.initd(&["status", "hello"]),
+        3,
+        "uwsgi is not running ... failed!\n",
+    );
 
     // Stopping what does not run is already the needed state.
     initd_ok(&l, "stop", "hello");
@@ -209,6 +234,12 @@ fn start_of_a_running_instance_keeps_it() {
         &line("Starting", "(app/hello) done."),
     );
     assert_eq!(l.master("hello"), pid, "the same master still runs");
+    expect(
+        &l.apps(&["start", "hello"]),
+        0,
+        &format!("hello: already running (pid {pid})\n"),
+    );
+    assert_eq!(l.masters(), [pid], "the same master still runs");
 }
 
 #[test]
@@ -299,6 +330,14 @@ fn without_any_enabled_app_the_command_is_omitted() {
                 && rest.ends_with("/etc/uwsgi/apps-enabled).\n"),
             "{out:?}"
         );
+        // As Debian's script prints it, with the path under the root.
+        assert_eq!(
+            out,
+            format!(
+                "{verb} app server(s): uwsgi (omitted; missing conffile(s) in {}).\n",
+                l.r.enabled().display()
+            )
+        );
     }
 }
 
@@ -331,6 +370,17 @@ fn unknown_confspec_is_reported_and_not_a_failure() {
     );
     assert_eq!(code(&l.initd(&["status", "nope"])), 4);
     assert!(l.masters().is_empty());
+
+    // The modern commands call a missing app a failure (only the init
+    // face keeps Debian's `?` with exit 0).
+    for op in ["start", "stop", "reload", "force-reload", "restart"] {
+        expect(&l.apps(&[op, "nope"]), 1, "nope: no such app\n");
+        let o = l.apps(&[op, "--json", "nope"]);
+        assert_eq!(code(&o), 1, "{op}");
+        let doc = json(&o);
+        assert_eq!(doc["exit_status"], 1, "{op}: {doc}");
+        assert_eq!(doc["instances"][0]["result"], "not-found", "{op}: {doc}");
+    }
 }
 
 #[test]
@@ -343,6 +393,12 @@ fn unknown_command_prints_usage_on_stderr_and_exits_3() {
         assert_eq!(stdout(&o), "", "{args:?}");
         let err = stderr(&o);
         assert!(err.to_lowercase().contains("usage"), "{err}");
+        assert!(
+            err.starts_with(
+                "Usage: /etc/init.d/uwsgi {start|stop|status|restart|reload|force-reload}"
+            ),
+            "{err}"
+        );
         for cmd in [
             "start",
             "stop",
@@ -431,10 +487,34 @@ fn missing_wsgi_file_with_need_app_fails_at_once_with_the_log_tail() {
     let status = code(&l.initd(&["status", "bad1"]));
     assert!(status == 1 || status == 3, "status of a dead app: {status}");
 
+    // Nothing is left of a failed start: no runtime dir, no pidfile.
+    assert!(!l.rundir("bad1").exists());
+    assert!(l.pidfile("hello").exists());
+
     // The modern face: exit 1, the reason on stderr.
     let o = l.apps(&["start", "--start-timeout", "10", "bad1"]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stderr(&o).contains("bad1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("missing.py"),
+        "the log tail is missing: {}",
+        stderr(&o)
+    );
+    // In JSON, with the log's tail; the running one is already running.
+    let o = l.apps(&["start", "--start-timeout", "10", "bad1", "hello", "--json"]);
+    assert_eq!(code(&o), 1);
+    let doc = json(&o);
+    assert_eq!(doc["instances"][0]["result"], "failed");
+    assert!(doc["instances"][0]["log_tail"]
+        .as_str()
+        .is_some_and(|t| t.contains("missing.py")));
+    assert_eq!(doc["instances"][1]["result"], "already-running");
+
+    // Without a confspec: every enabled app, sorted by name, the failures
+    // among them.
+    initd_ok(&l, "stop", "hello");
+    expect(&l.initd(&["start"]), 2, &line("Starting", "! ! . failed!"));
+    http_wait(port, HTTP);
 }
 
 #[test]
@@ -487,6 +567,25 @@ fn an_app_with_die_on_term_stops_in_about_a_second() {
     assert!(took < Duration::from_secs(5), "stop took {took:?}");
 }
 
+#[test]
+fn a_stop_right_after_a_start_does_not_hang() {
+    // uWSGI 2.0.21 can lose a SIGINT that comes within milliseconds of its
+    // READY=1; stop must still finish in seconds, not after its 30 s
+    // timeout and SIGKILL.
+    let l = Live::new();
+    l.app("hello", "");
+    for _ in 0..5 {
+        assert_eq!(code(&l.apps(&["start", "hello"])), 0);
+        let pid = l.master("hello");
+        let started = Instant::now();
+        let o = l.apps(&["stop", "hello"]);
+        let took = started.elapsed();
+        expect(&o, 0, "hello: stopped\n");
+        assert!(took < Duration::from_secs(12), "stop took {took:?}");
+        assert!(!alive(pid));
+    }
+}
+
 // ----------------------------------------------------------- identity
 
 #[test]
@@ -525,6 +624,17 @@ fn a_stale_pidfile_naming_a_live_sleep_is_never_signalled() {
     initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
     assert!(alive(sleep), "the sleep was signalled by the second stop");
+
+    // The modern face too.
+    l.fake_pidfile("hello", &format!("{sleep}\n"));
+    let o = l.apps(&["start", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid = l.master("hello");
+    assert_ne!(pid, sleep, "start did not replace the stale pidfile");
+    http_wait(port, HTTP);
+    assert_eq!(code(&l.apps(&["stop", "hello"])), 0);
+    assert!(alive(sleep), "the sleep was signalled by the modern stop");
+    assert!(!alive(pid));
 }
 
 #[test]
@@ -533,8 +643,9 @@ fn a_pidfile_with_garbage_is_replaced() {
     let port = l.app("hello", "");
     l.fake_pidfile("hello", "garbage\n");
 
+    // "Dead, pidfile exists".
     let status = code(&l.initd(&["status", "hello"]));
-    assert!(status == 1 || status == 3, "status with garbage: {status}");
+    assert_eq!(status, 1, "status with garbage: {status}");
     initd_ok(&l, "stop", "hello");
     l.fake_pidfile("hello", "garbage\n");
     initd_ok(&l, "start", "hello");
@@ -543,6 +654,14 @@ fn a_pidfile_with_garbage_is_replaced() {
     assert!(is_uwsgi(pid));
     initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
+
+    // Control characters, a negative number: still not a PID.
+    l.fake_pidfile("hello", "not a pid \u{1b}[2J\n");
+    assert_eq!(code(&l.initd(&["status", "hello"])), 1);
+    expect(&l.apps(&["stop", "hello"]), 0, "hello: not running\n");
+    l.fake_pidfile("hello", "-1\n");
+    initd_ok(&l, "start", "hello");
+    http_wait(port, HTTP);
 }
 
 // -------------------------------------------------------------- safety
@@ -560,6 +679,11 @@ fn a_world_writable_config_is_refused_unless_the_check_is_off() {
         "the message names the file: {}",
         stderr(&o)
     );
+    // The path, the mode and the owner.
+    let file = l.r.available().join("hello.ini").display().to_string();
+    for part in [file.as_str(), "0666", "root"] {
+        assert!(stderr(&o).contains(part), "{part}: {}", stderr(&o));
+    }
     assert!(l.masters().is_empty(), "nothing ran");
 
     // A directory between the file and /etc/uwsgi that others can write
@@ -589,11 +713,16 @@ fn a_name_with_a_space() {
     l.settings("PRINT_CONFNAMES_IN_INITD_SCRIPT_OUTPUT=yes\n");
 
     expect(
-        &l.initd(&["start", "my app"]),
+        &l.initd(&["start", "my app", "nope"]),
         0,
-        &line("Starting", "'app/my app' done."),
+        &line("Starting", "'app/my app' app/nope? done."),
     );
     assert_eq!(http_wait(port, HTTP), "hello my app");
+    expect(
+        &l.initd(&["start", "my app"]),
+        0,
+        &line("Starting", "('app/my app') done."),
+    );
     let pid = l.master("my app");
     expect_env(pid, "UWSGI_DEB_CONFNAME", "my app");
     assert_eq!(owner_mode(&l.rundir("my app")), (0, 0, 0o755));
@@ -606,6 +735,17 @@ fn a_name_with_a_space() {
     );
     assert!(!alive(pid));
     assert!(!l.rundir("my app").exists());
+    // Without a confspec: every enabled app, the same name.
+    expect(
+        &l.initd(&["start", "my app"]),
+        0,
+        &line("Starting", "'app/my app' done."),
+    );
+    expect(
+        &l.initd(&["stop"]),
+        0,
+        &line("Stopping", "'app/my app' done."),
+    );
 }
 
 // --------------------------------------------------------- concurrency
@@ -627,6 +767,20 @@ fn two_concurrent_starts_of_one_app_give_one_master() {
     assert_eq!(l.masters(), [pid], "exactly one master");
     initd_ok(&l, "stop", "hello");
     assert!(!alive(pid));
+
+    // The modern face: one says started, the other already running.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| l.apps(&["start", "hello"]));
+        let b = s.spawn(|| l.apps(&["start", "hello"]));
+        (a.join(), b.join())
+    });
+    let (a, b) = (a.expect("first start"), b.expect("second start"));
+    assert_eq!((code(&a), code(&b)), (0, 0));
+    let both = format!("{}{}", stdout(&a), stdout(&b));
+    assert_eq!(both.matches("started").count(), 1, "{both}");
+    assert_eq!(both.matches("already running").count(), 1, "{both}");
+    assert_eq!(l.masters().len(), 1);
+    http_wait(port, HTTP);
 }
 
 // -------------------------------------------------------------- reload
@@ -688,6 +842,10 @@ fn reload_with_wait_returns_once_the_new_workers_are_ready() {
         let before = children(pid);
         let o = l.apps(&[cmd, "--wait", "--start-timeout", "20", "hello"]);
         assert_eq!(code(&o), 0, "{cmd}: {}{}", stdout(&o), stderr(&o));
+        if cmd == "reload" {
+            assert_eq!(stdout(&o), format!("hello: reloaded (pid {pid})\n"));
+        }
+        assert_eq!(l.pid("hello"), Some(pid), "{cmd}: the pidfile");
         // Ready means the old workers are gone and new ones run: no retry.
         let now = children(pid);
         assert!(
@@ -743,6 +901,7 @@ fn restart_gives_a_new_master() {
     let second = l.master("hello");
     assert_ne!(first, second);
     assert!(!alive(first), "the old master is gone");
+    assert_eq!(l.masters(), [second], "one master");
 
     let o = l.apps(&["restart", "hello"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
@@ -750,6 +909,20 @@ fn restart_gives_a_new_master() {
     let third = l.master("hello");
     assert_ne!(third, second);
     assert!(!alive(second));
+
+    // A restart that stops the instance and cannot start it again has
+    // changed what runs (the instance is gone); one more changes nothing.
+    let broken = l.r.available().join("broken.ini");
+    l.broken_app("broken");
+    fs::rename(&broken, l.r.available().join("hello.ini")).unwrap();
+    fs::remove_file(l.r.enabled().join("broken.ini")).unwrap();
+    for want in [true, false] {
+        let o = l.apps(&["restart", "--json", "--start-timeout", "10", "hello"]);
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(json(&o)["instances"][0]["changed"], want, "{}", stdout(&o));
+        assert_eq!(json(&o)["instances"][0]["result"], "failed");
+    }
+    assert!(!alive(third));
 }
 
 // -------------------------------------------------------------- status
@@ -793,6 +966,9 @@ fn status_gives_lsb_codes_and_the_worst_wins() {
     let o = l.apps(&["status", "--json", "run", "idle"]);
     assert_eq!(code(&o), 3);
     json(&o);
+    let o = l.apps(&["status", "run", "idle"]);
+    assert!(stdout(&o).contains("run: running (pid"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("idle: not running"), "{}", stdout(&o));
     assert!(alive(sleep), "status signalled the stale pidfile's process");
 }
 
@@ -824,16 +1000,36 @@ fn modern_output_names_the_instance_and_its_pid() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let doc = json(&o).to_string();
     assert!(doc.contains("hello"), "{doc}");
+    // Already running: nothing changed (automation reads `changed`).
+    assert_eq!(json(&o)["instances"][0]["changed"], false, "{doc}");
 
     let o = l.apps(&["status", "hello"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("hello"), "{}", stdout(&o));
 
-    let o = l.apps(&["stop", "--json", "hello"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    json(&o);
+    // Every operation that acts says whether it changed what runs.
+    for args in [
+        &["reload", "--json", "--wait", "hello"][..],
+        &["restart", "--json", "hello"],
+        &["force-reload", "--json", "--wait", "hello"],
+    ] {
+        let o = l.apps(args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        assert_eq!(json(&o)["instances"][0]["changed"], true, "{args:?}");
+    }
+    let pid = l.master("hello");
+    let o = l.apps(&["stop", "--json", "hello", "nope"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["instances"][0]["changed"], true);
+    assert_eq!(doc["instances"][1]["changed"], false);
     assert!(!alive(pid));
     assert_eq!(code(&l.apps(&["status", "hello"])), 3);
+    let o = l.apps(&["stop", "--json", "hello"]);
+    assert_eq!(json(&o)["instances"][0]["changed"], false);
+    // status changes nothing and has no such field.
+    let o = l.apps(&["status", "--json", "hello"]);
+    assert!(json(&o)["instances"][0].get("changed").is_none());
 }
 
 #[test]
@@ -857,6 +1053,76 @@ fn modern_jobs_and_timeout_options() {
     assert!(!alive(pa) && !alive(pb));
     assert!(wait_gone(pa, Duration::ZERO));
     l.wait_no_masters(Duration::from_secs(3));
+}
+
+// ------------------------------------------------------ enapp/disapp --now
+
+#[test]
+fn enapp_now_starts_disapp_now_stops_and_list_shows_what_runs() {
+    let l = Live::new();
+    let port = common::live::free_port();
+    let file = l.r.available().join("hello.ini");
+    fs::write(
+        &file,
+        format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\nneed-app = true\n",
+            l.r.path("srv/app.py").display()
+        ),
+    )
+    .unwrap();
+    common::live::chmod(&file, 0o644);
+
+    let o = l.r.run("uwsgi-enapp", &["--now", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid = l.pid("hello").expect("started by --now");
+    assert_eq!(
+        stdout(&o),
+        format!("Enabling app hello.\nhello: started (pid {pid})\n")
+    );
+    http_wait(port, HTTP);
+
+    let o = l.apps(&["list"]);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .next()
+            .map(|l| l.split('\t').take(6).collect::<Vec<_>>()),
+        Some(vec![
+            "hello",
+            "ini",
+            "enabled",
+            "admin",
+            "ok",
+            &pid.to_string()
+        ])
+    );
+    let doc = json(&l.apps(&["list", "--json"]));
+    assert_eq!(doc["apps"][0]["pid"], pid);
+    assert_eq!(doc["apps"][0]["running"], true);
+
+    // Disabling a running app without --now: done, with a warning.
+    let o = l.r.run("uwsgi-disapp", &["hello"]);
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("still running"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("pid {pid}")), "{}", stderr(&o));
+    assert!(alive(pid));
+    // Its config is gone, but it can still be stopped by name.
+    expect(&l.apps(&["stop", "hello"]), 0, "hello: stopped\n");
+    assert!(!alive(pid));
+
+    let o = l.r.run("uwsgi-enapp", &["--now", "hello"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid = l.pid("hello").unwrap();
+    let o = l.r.run("uwsgi-disapp", &["--now", "hello"]);
+    expect(&o, 0, "hello: stopped\nApp hello disabled.\n");
+    assert!(!alive(pid));
+    assert!(!l.r.enabled().join("hello.ini").exists());
+    let o = l.apps(&["list"]);
+    assert!(
+        stdout(&o).starts_with("hello\tini\tdisabled\tadmin\t-\t-\t-"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 // ------------------------------------------------------------- fixture
@@ -989,7 +1255,21 @@ fn each_config_format_is_loaded_with_its_own_option() {
 fn stopping_several_instances_signals_all_before_waiting() {
     let l = Live::new();
     let names = ["s1", "s2", "s3", "s4"];
-    let ports: Vec<u16> = names.iter().map(|n| l.app(n, "")).collect();
+    // One with die-on-term: Debian's SIGQUIT would make it reload, and
+    // its stop would wait 30 s.
+    let ports: Vec<u16> = names
+        .iter()
+        .map(|n| {
+            l.app(
+                n,
+                if *n == "s1" {
+                    "die-on-term = true\n"
+                } else {
+                    ""
+                },
+            )
+        })
+        .collect();
     expect(&l.initd(&["start"]), 0, &line("Starting", ". . . . done."));
     for p in &ports {
         http_wait(*p, HTTP);
@@ -1005,6 +1285,7 @@ fn stopping_several_instances_signals_all_before_waiting() {
         assert!(!alive(pid));
     }
     assert!(took < Duration::from_millis(3500), "stop took {took:?}");
+    assert!(l.uwsgi_processes().is_empty(), "workers survived stop");
 }
 
 // ------------------------------------------------------ harder failures

@@ -11,10 +11,12 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 
 use uwsgi_apps::discovery;
-use uwsgi_apps::doctor::{self, procfs, runtime, Finding, Severity};
+use uwsgi_apps::display::{display_name, sanitize};
+use uwsgi_apps::doctor::{self, procfs, Finding, Severity};
 use uwsgi_apps::exit::{ExitStatus, LsbStatus};
 use uwsgi_apps::layout::Layout;
-use uwsgi_apps::name::{display_name, sanitize, Confspec, Format, Namespace};
+use uwsgi_apps::name::{Confspec, Format, Namespace};
+use uwsgi_apps::process::pidfile;
 
 fn no_control(s: &str) -> bool {
     !s.chars().any(char::is_control)
@@ -44,7 +46,7 @@ proptest! {
             message,
             hint,
         );
-        let text = doctor::render_human(&f);
+        let text = uwsgi_apps::output::doctor::render_human(&f);
         let lines: Vec<&str> = text.split('\n').collect();
         prop_assert_eq!(lines.len(), 2);
         prop_assert!(lines.iter().all(|l| no_control(l)), "{:?}", text);
@@ -141,7 +143,7 @@ proptest! {
         let _ = procfs::parse_status(&String::from_utf8_lossy(&bytes));
         let args = procfs::split_cmdline(&bytes);
         let _ = procfs::config_argument(&args);
-        if let Some(pid) = runtime::parse_pid(&bytes) {
+        if let Some(pid) = pidfile::parse(&bytes).pid() {
             prop_assert!(pid > 0);
         }
     }

@@ -742,9 +742,83 @@ fn json_reports_every_result() {
     assert_eq!(code(&o), 0);
 }
 
+/// `changed` of each result of `APPLET --json ARGS`, in order.
+fn changed(r: &Root, applet: &str, args: &[&str]) -> Vec<bool> {
+    let o = r.run(applet, &[&["--json"], args].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: no JSON ({e}): {}", stderr(&o)));
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v["changed"]
+                .as_bool()
+                .unwrap_or_else(|| panic!("{args:?}: no boolean changed in {v}"))
+        })
+        .collect()
+}
+
+// Automation (an Ansible module) reports "changed" from this field: it is
+// true exactly when a link or a marker was (or, dry, would be) made,
+// replaced or removed.
+#[test]
+fn json_changed_is_exact() {
+    let r = Root::new();
+    r.add_app("hello.ini");
+    r.add_app("other.ini");
+    // Enable twice: the first changes, the second does not.
+    assert_eq!(changed(&r, ENAPP, &["-n", "hello"]), [true]);
+    assert!(r.link_target("hello.ini").is_none());
+    assert_eq!(changed(&r, ENAPP, &["hello"]), [true]);
+    assert_eq!(changed(&r, ENAPP, &["hello"]), [false]);
+    assert_eq!(changed(&r, ENAPP, &["-n", "hello"]), [false]);
+    // Not found, and a failure: nothing changed.
+    assert_eq!(changed(&r, ENAPP, &["nope"]), [false]);
+    assert_eq!(changed(&r, DISAPP, &["nope"]), [false]);
+    // Disable: once, then already.
+    assert_eq!(changed(&r, DISAPP, &["-n", "hello"]), [true]);
+    assert_eq!(changed(&r, DISAPP, &["hello"]), [true]);
+    assert_eq!(changed(&r, DISAPP, &["hello"]), [false]);
+    // The admin disabled it: maintainer mode keeps it so, and changes
+    // nothing.
+    assert_eq!(changed(&r, ENAPP, &["-m", "hello"]), [false]);
+    assert!(r.link_target("hello.ini").is_none());
+    assert_eq!(markers_of(&r, "hello"), ["disabled_by_admin"]);
+    // --purge of a disabled app with markers removes them (a change),
+    // then there is nothing left to remove.
+    assert_eq!(changed(&r, DISAPP, &["-n", "-p", "hello"]), [true]);
+    assert_eq!(markers_of(&r, "hello"), ["disabled_by_admin"]);
+    assert_eq!(changed(&r, DISAPP, &["-p", "hello"]), [true]);
+    assert!(markers_of(&r, "hello").is_empty());
+    assert_eq!(changed(&r, DISAPP, &["-p", "hello"]), [false]);
+    assert_eq!(changed(&r, DISAPP, &["-n", "-p", "hello"]), [false]);
+    // A disabled app without markers is already disabled: no change.
+    assert_eq!(changed(&r, DISAPP, &["other"]), [false]);
+    // --purge of a name whose file is gone: its markers.
+    assert_eq!(changed(&r, ENAPP, &["other"]), [true]);
+    assert_eq!(changed(&r, DISAPP, &["other"]), [true]);
+    fs::remove_file(r.available().join("other.ini")).unwrap();
+    assert_eq!(changed(&r, DISAPP, &["-n", "-p", "other"]), [true]);
+    assert_eq!(changed(&r, DISAPP, &["-p", "other"]), [true]);
+    assert!(markers_of(&r, "other").is_empty());
+    // A dangling link is replaced on enable and removed on disable.
+    r.add_app("d.ini");
+    symlink("../apps-available/gone.ini", r.enabled().join("d.ini")).unwrap();
+    assert_eq!(changed(&r, ENAPP, &["d"]), [true]);
+    symlink("../apps-available/gone.ini", r.enabled().join("gone.ini")).unwrap();
+    assert_eq!(changed(&r, DISAPP, &["gone"]), [true]);
+    assert_eq!(r.link_target("gone.ini"), None);
+    // Several NAMEs: one result each.
+    assert_eq!(
+        changed(&r, ENAPP, &["hello", "d", "nope"]),
+        [true, false, false]
+    );
+}
+
 #[test]
 fn now_with_dry_run_changes_nothing_and_starts_nothing() {
-    // --now itself runs real uWSGI instances: tests/service.rs covers it.
+    // --now itself runs real uWSGI instances: tests/initd_contract.rs covers it.
     let r = Root::new();
     r.add_app("hello.ini");
     let o = r.run(ENAPP, &["--now", "--dry-run", "hello"]);

@@ -61,7 +61,7 @@ complete -c uwsgi-apps -n '__uwsgi_apps_using restart' -l start-timeout -x -d 'S
 complete -c uwsgi-apps -n '__uwsgi_apps_using restart' -a '(__uwsgi_apps_names confnames)'
 complete -c uwsgi-apps -n '__uwsgi_apps_using status' -l json -d 'Print one JSON document'
 complete -c uwsgi-apps -n '__uwsgi_apps_using status' -a '(__uwsgi_apps_names confnames)'
-complete -c uwsgi-apps -n '__uwsgi_apps_using initd; and __uwsgi_apps_operands_below 1' -a 'start stop reload force-reload restart status'
+complete -c uwsgi-apps -n '__uwsgi_apps_using initd; and __uwsgi_apps_operands_below 1' -a 'start stop status restart reload force-reload'
 complete -c uwsgi-apps -n '__uwsgi_apps_using initd; and not __uwsgi_apps_operands_below 1' -a '(__uwsgi_apps_names confnames)'
 complete -c uwsgi-apps -n '__uwsgi_apps_using exec' -l unit -x -d 'The instance as a systemd unit names it (`%i` of uwsgi@.service: NAME, or NS:NAME, with \\xNN escapes)'
 complete -c uwsgi-apps -n '__uwsgi_apps_using exec' -a '(__uwsgi_apps_names confnames)'

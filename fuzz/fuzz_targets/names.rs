@@ -7,7 +7,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_apps::name::{display_name, sanitize, validate_name, Confspec, Format, Namespace};
+use uwsgi_apps::display::{display_name, sanitize};
+use uwsgi_apps::name::{validate_name, Confspec, Format, Namespace};
 
 fuzz_target!(|data: &[u8]| {
     let s = OsStr::from_bytes(data);

@@ -8,7 +8,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_apps::doctor::{procfs, runtime, sockets};
+use uwsgi_apps::doctor::{procfs, sockets};
+use uwsgi_apps::process::pidfile;
 use uwsgi_apps::name::Confspec;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = procfs::parse_status(&text);
     let args = procfs::split_cmdline(data);
     let _ = procfs::config_argument(&args);
-    if let Some(pid) = runtime::parse_pid(data) {
+    if let Some(pid) = pidfile::parse(data).pid() {
         assert!(pid > 0);
     }
     if let Some(mode) = sockets::wanted_mode(&text) {

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 
 use super::tree::{self, is_true};
 use super::{expand, Account, SourcedOption};
-use crate::name::{display_path, Confspec, Format};
+use crate::display::display_path;
+use crate::name::{Confspec, Format};
 
 /// What becomes of the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

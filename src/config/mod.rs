@@ -14,11 +14,11 @@
 //! `run_as` answers the question the init front end asks before it starts
 //! an instance: which uid and gid will it run as?
 
-pub mod after_drop;
+pub(crate) mod after_drop;
 pub mod ini;
 pub mod json;
 pub mod sqlite;
-pub mod tree;
+pub(crate) mod tree;
 pub mod xml;
 pub mod yaml;
 
@@ -30,8 +30,9 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
-use crate::name::{display_path, Format};
+use crate::name::Format;
 
 /// The largest configuration file the readers accept. Real configs are a
 /// few kilobytes; the cap keeps a mistake (a log file named `x.ini`, a link
@@ -212,14 +213,22 @@ fn too_big(path: &Path, cap: u64) -> Error {
 /// cannot make us allocate more than `cap + 1` bytes.
 pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>> {
     let file = open_regular(path, cap)?;
-    let hint = file.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
-    let mut buf = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-    file.take(cap.saturating_add(1))
-        .read_to_end(&mut buf)
-        .at("read", path)?;
+    let buf = read_at_most(file, cap.saturating_add(1)).at("read", path)?;
     if buf.len() as u64 > cap {
         return Err(too_big(path, cap));
     }
+    Ok(buf)
+}
+
+/// Read at most `cap` bytes: the one bounded read of the program, so that
+/// no file (a config, a pidfile, a /proc entry, which reports size 0 and
+/// so must be bounded by the cap, not its size) costs more memory than
+/// its caller allows. A caller that must tell "too long" asks one byte
+/// more than it accepts.
+pub fn read_at_most(file: File, cap: u64) -> std::io::Result<Vec<u8>> {
+    let hint = file.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
+    let mut buf = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.take(cap).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -294,6 +303,25 @@ pub struct AccountSetting {
 /// `RunAs::warnings`. An unknown user or group name is an error.
 pub fn run_as(app: &Path, app_format: Format, inherited: Option<&Path>) -> Result<RunAs> {
     run_as_with_env(app, app_format, inherited, &[])
+}
+
+/// `run_as` of instance `spec`, with the environment every instance gets
+/// (`UWSGI_DEB_CONFNAMESPACE`, `UWSGI_DEB_CONFNAME`): what the front end
+/// starts it as and what `doctor` checks, read the same way.
+pub fn run_as_instance(
+    app: &Path,
+    app_format: Format,
+    inherited: Option<&Path>,
+    spec: &crate::name::Confspec,
+) -> Result<RunAs> {
+    let ns = spec.namespace.as_os_str().to_string_lossy();
+    let name = spec.name.to_string_lossy();
+    run_as_with_env(
+        app,
+        app_format,
+        inherited,
+        &[("deb-confnamespace", &ns), ("deb-confname", &name)],
+    )
 }
 
 /// `run_as`, with the options uWSGI will also get from its environment
@@ -488,7 +516,7 @@ fn lookup<T>(
     source: &Path,
     option: &str,
 ) -> Result<T> {
-    let shown = crate::name::sanitize(std::ffi::OsStr::new(name));
+    let shown = crate::display::sanitize(std::ffi::OsStr::new(name));
     match found {
         Ok(Some(t)) => Ok(t),
         Ok(None) if name.is_empty() => Err(Error::Failed(format!(

@@ -20,8 +20,8 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 use super::{open_regular, ConfigOptions, Diagnostic, MAX_CONFIG_SIZE};
+use crate::display::display_path;
 use crate::error::{Error, Result};
-use crate::name::display_path;
 
 /// How long to wait for a writer's lock before giving up.
 const BUSY_TIMEOUT_MS: i64 = 2000;

@@ -50,7 +50,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{expand, read_bounded, ConfigOptions, SourcedOption, MAX_CONFIG_SIZE};
-use crate::name::{display_path, Confspec, Format};
+use crate::display::display_path;
+use crate::name::{Confspec, Format};
 
 /// uWSGI's working directory while it reads its config: the front end
 /// starts every instance in `/`.
@@ -318,15 +319,10 @@ pub fn load(tops: &[(&Path, Option<Format>)], env: &Environment) -> ConfigTree {
 /// Options that load a config file, and the format each reads (`None`: by
 /// the file's extension).
 fn include_format(key: &str) -> Option<Option<Format>> {
-    Some(match key {
-        "ini" | "ini-paste" | "ini-paste-logged" => Some(Format::Ini),
-        "yaml" | "yml" => Some(Format::Yaml),
-        "json" | "js" => Some(Format::Json),
-        "xml" | "xmlconfig" => Some(Format::Xml),
-        "sqlite" | "sqlite3" => Some(Format::Sqlite),
-        "include" | "config" | "inherit" | "fallback-config" => None,
-        _ => return None,
-    })
+    match key {
+        "include" | "config" | "inherit" | "fallback-config" => Some(None),
+        _ => Format::of_option(key).map(Some),
+    }
 }
 
 /// Is `key` an option that makes uWSGI read a file (for logic blocks whose

@@ -6,8 +6,8 @@
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config::after_drop::{after_drop, Effect};
 use crate::config::tree::Environment;
+use crate::display::display_name;
 use crate::layout::Layout;
-use crate::name::display_name;
 
 pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding>) {
     for instance in &facts.discovery.instances {

@@ -17,8 +17,9 @@ use std::time::Duration;
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config;
 use crate::config::tree;
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Format};
+use crate::name::Format;
 use crate::settings::Settings;
 
 /// At most this many reader notes per file: one broken file must not drown
@@ -84,16 +85,6 @@ pub fn check_settings(
     inherited_options
 }
 
-/// `CHECK_CONFIG_PERMISSIONS=no` makes `start` run unsafe configs anyway:
-/// still worth a warning, no longer an error that blocks a start.
-pub fn permission_severity(settings: &Settings) -> Severity {
-    if settings.check_config_permissions {
-        Severity::Error
-    } else {
-        Severity::Warning
-    }
-}
-
 /// Read one config with its format's reader; report what fails and what
 /// the reader noticed.
 fn check_file(
@@ -107,7 +98,10 @@ fn check_file(
             "unknown-format",
             path,
             app.cloned(),
-            "has no config extension (db ini js json sqlite sqlite3 xml yaml yml); it is read as ini",
+            format!(
+                "has no config extension ({}); it is read as ini",
+                Format::extension_list()
+            ),
             "rename it with the extension of its format",
         ));
         return None;
@@ -206,7 +200,7 @@ pub fn check(settings: &Settings, facts: &mut NamespaceFacts, findings: &mut Vec
             continue;
         };
         facts.options.insert(instance.spec.name.clone(), opts);
-        match config::run_as(&instance.path, instance.format, inherited) {
+        match config::run_as_instance(&instance.path, instance.format, inherited, &instance.spec) {
             Ok(run_as) => {
                 facts.run_as.insert(instance.spec.name.clone(), run_as);
             }

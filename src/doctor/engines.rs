@@ -17,8 +17,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::config::read_options;
+use crate::display::display_name;
 use crate::layout::Layout;
-use crate::name::{display_name, Format};
+use crate::name::Format;
 use crate::process::procfs;
 use crate::settings::{EngineKind, Settings};
 
@@ -75,7 +76,7 @@ pub fn check(
                 message: format!(
                     "{spec} runs under the {} engine, but ENGINE= in {} chooses {}",
                     actual.name(),
-                    crate::name::display_path(&layout.settings_file()),
+                    crate::display::display_path(&layout.settings_file()),
                     configured.name()
                 ),
                 hint: format!(
@@ -138,7 +139,7 @@ fn debian_units(layout: &Layout, processes: &[UwsgiProcess], findings: &mut Vec<
             format!(
                 "{unit} (Debian's unit) stops with SIGQUIT, which makes uWSGI reload an app \
                  with die-on-term such as {}: its stop hangs until systemd's timeout",
-                crate::name::display_path(&config)
+                crate::display::display_path(&config)
             ),
             format!(
                 "run it as this package's uwsgi@{instance}.service instead (uwsgi-enapp \

@@ -16,8 +16,8 @@ use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
 
 use super::procfs::UwsgiProcess;
 use super::{Finding, NamespaceFacts, Severity, Subject};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path};
 
 /// The groups the database gives `uid` when it starts with primary `gid`,
 /// or `None` when the user is unknown (a raw uid: it has no groups to miss).

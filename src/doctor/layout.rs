@@ -11,8 +11,10 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, NamespaceFacts, Severity};
+use crate::discovery::{self, Depth};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec, Format, Namespace};
+use crate::name::{Confspec, Format, Namespace};
 
 /// Directories that tools expect to be real directories.
 pub fn check_config_dir(layout: &Layout, findings: &mut Vec<Finding>) {
@@ -77,9 +79,11 @@ pub fn check(layout: &Layout, facts: &NamespaceFacts, findings: &mut Vec<Finding
                 display_path(&clash.winner),
                 losers.join(", ")
             ),
-            "keep one file per confname: disable or rename the others \
-             (the shallowest path wins, then the extension first in db ini js json sqlite \
-             sqlite3 xml yaml yml)",
+            format!(
+                "keep one file per confname: disable or rename the others \
+                 (the shallowest path wins, then the extension first in {})",
+                Format::extension_list()
+            ),
         ));
     }
     for e in &facts.discovery.errors {
@@ -164,25 +168,24 @@ pub fn link_health(link: &Path, depth: usize, available_dir: &Path) -> LinkHealt
 }
 
 fn check_enabled_entries(layout: &Layout, ns: &Namespace, findings: &mut Vec<Finding>) {
-    let enabled_dir = layout.enabled_dir(ns);
     let available_dir = layout.available_dir(ns);
     let en_name = display_name(&ns.enabled_dir_name());
     let av_name = display_name(&ns.available_dir_name());
-    let walk = walkdir::WalkDir::new(&enabled_dir)
-        .min_depth(1)
-        .follow_links(false)
-        .sort_by_file_name();
+    let mut entries = Vec::new();
     // Errors of the walk are discovery's errors, reported in `check`.
-    for entry in walk.into_iter().flatten() {
-        let path = entry.path();
-        let file_type = entry.file_type();
+    let _ = discovery::walk_enabled(layout, ns, Depth::All, &mut |entry| {
+        entries.extend(entry.ok())
+    });
+    for entry in entries {
+        let path = entry.path.as_path();
+        let file_type = entry.file_type;
         if file_type.is_dir() {
             continue;
         }
         // Without a config extension the front end ignores an entry, as
         // Debian's script does, and so does doctor: the uwsgi package ships
         // apps-enabled/README, and editors leave `x.ini~` and `x.ini.swp`.
-        let Some(spec) = spec_of(ns, entry.file_name()) else {
+        let Some(spec) = spec_of(ns, &entry.file_name) else {
             continue;
         };
         let name = display_name(&spec.name);
@@ -209,7 +212,7 @@ fn check_enabled_entries(layout: &Layout, ns: &Namespace, findings: &mut Vec<Fin
             ));
             continue;
         }
-        match link_health(path, entry.depth(), &available_dir) {
+        match link_health(path, entry.depth, &available_dir) {
             LinkHealth::Dangling { target } => findings.push(Finding::path(
                 Severity::Error,
                 "dangling-link",

@@ -9,8 +9,9 @@ use std::path::Path;
 
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config::tree::{ConfigTree, Pulled};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec};
+use crate::name::Confspec;
 use crate::safety::{self, Reach};
 use crate::settings::Settings;
 
@@ -55,7 +56,7 @@ pub fn report_tree(
     who: &str,
     findings: &mut Vec<Finding>,
 ) {
-    let severity = super::configs::permission_severity(settings);
+    let severity = permission_severity(settings);
     let refuses = if settings.check_config_permissions {
         "`start` refuses it"
     } else {
@@ -154,5 +155,15 @@ pub fn report_tree(
             ),
             "create the file, or fix the option",
         ));
+    }
+}
+
+/// `CHECK_CONFIG_PERMISSIONS=no` makes `start` run unsafe configs anyway:
+/// still worth a warning, no longer an error that blocks a start.
+fn permission_severity(settings: &Settings) -> Severity {
+    if settings.check_config_permissions {
+        Severity::Error
+    } else {
+        Severity::Warning
     }
 }

@@ -17,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::name::Format;
-use crate::process::procfs::{self as proc, proc_path, read_bounded};
+use crate::process::procfs::{self as proc, proc_path, read_proc};
 
 /// Kept here for the fuzz target and the property tests, which exercise
 /// doctor's parsers.
@@ -74,7 +74,7 @@ pub fn parse_status(text: &str) -> Option<Status> {
 }
 
 pub fn status(pid: i32) -> io::Result<Status> {
-    let bytes = read_bounded(&proc_path(pid, "status"), STATUS_CAP)?;
+    let bytes = read_proc(&proc_path(pid, "status"), STATUS_CAP)?;
     parse_status(&String::from_utf8_lossy(&bytes)).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -140,15 +140,6 @@ impl UwsgiProcess {
     }
 }
 
-const CONFIG_OPTIONS: [&str; 6] = [
-    "--ini",
-    "--json",
-    "--xmlconfig",
-    "--xml",
-    "--yaml",
-    "--sqlite",
-];
-
 /// The value of the last config option (`--ini X`, `--ini=X`), or else the
 /// last bare argument that has a config extension (`uwsgi site.ini`).
 pub fn config_argument(args: &[OsString]) -> Option<&OsStr> {
@@ -158,8 +149,9 @@ pub fn config_argument(args: &[OsString]) -> Option<&OsStr> {
     while i < args.len() {
         let a = args[i].as_bytes();
         let mut matched = false;
-        for opt in CONFIG_OPTIONS {
-            let opt = opt.as_bytes();
+        for (name, _) in Format::LOADERS {
+            let opt = [b"--", name.as_bytes()].concat();
+            let opt = opt.as_slice();
             if a == opt {
                 if let Some(v) = args.get(i + 1) {
                     found = Some(v.as_os_str());

@@ -1,70 +1,21 @@
 //! Runtime checks: pidfiles, runtime directories, and whether what is
 //! enabled runs and what runs is enabled.
 //!
-//! A pidfile is trusted only under the front end's identity rule (alive,
-//! not a zombie, running the uWSGI program). Nothing here follows a
-//! pidfile that is a symbolic link: it is reported, never read.
+//! A pidfile is trusted only by the front end's own probe
+//! (`Master::of_pidfile`: alive, not a zombie, the uWSGI program, this
+//! instance's environment and user), so that doctor never calls running
+//! what `status` calls dead. Nothing here follows a pidfile that is a
+//! symbolic link: it is reported, never read.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
-use std::path::Path;
 
 use super::{Finding, NamespaceFacts, Severity};
+use crate::display::{display_name, display_path};
 use crate::layout::Layout;
-use crate::name::{display_name, display_path, Confspec};
-use crate::process::{pidfile, Daemon, Identity};
-
-/// What a pidfile says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pidfile {
-    Missing,
-    /// A symbolic link: never followed (it could point at any file).
-    Link,
-    NotAFile,
-    Garbage,
-    Pid(i32),
-    Unreadable(String),
-}
-
-/// Parse the content of a pidfile: a positive decimal number, with
-/// surrounding white space allowed. The front end's parser, so that doctor
-/// and start/stop agree on what a pidfile says.
-pub fn parse_pid(bytes: &[u8]) -> Option<i32> {
-    pidfile::parse(bytes).pid()
-}
-
-pub fn read_pidfile(path: &Path) -> Pidfile {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Pidfile::Missing,
-        Err(e) => Pidfile::Unreadable(e.to_string()),
-        Ok(m) if m.file_type().is_symlink() => Pidfile::Link,
-        Ok(m) if !m.is_file() => Pidfile::NotAFile,
-        // O_NOFOLLOW: the file could have been swapped for a link since the
-        // lstat above.
-        Ok(_) => match open_nofollow(path).and_then(|f| {
-            use std::io::Read;
-            let mut buf = Vec::new();
-            // One byte more than a pidfile may hold, so that a longer file
-            // is seen as garbage, not cut to a PID.
-            f.take(pidfile::MAX_PIDFILE + 1)
-                .read_to_end(&mut buf)
-                .map(|_| buf)
-        }) {
-            Ok(bytes) => parse_pid(&bytes).map_or(Pidfile::Garbage, Pidfile::Pid),
-            Err(e) => Pidfile::Unreadable(e.to_string()),
-        },
-    }
-}
-
-fn open_nofollow(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-}
+use crate::name::Confspec;
+use crate::process::{Daemon, Identity, Master, Pidfile};
 
 pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Finding>) {
     let ns = &facts.ns;
@@ -119,7 +70,8 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
             _ => continue,
         };
         let pidfile = layout.pidfile(&spec);
-        let state = read_pidfile(&pidfile);
+        let user = || facts.run_as.get(&spec.name).map(|r| r.uid);
+        let probed = Master::of_pidfile(&pidfile, &daemon, &spec, user);
         let stale = |why: String| {
             Finding::path(
                 Severity::Warning,
@@ -137,27 +89,34 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                 },
             )
         };
-        match state {
-            Pidfile::Pid(pid) => match daemon.identify(pid) {
-                Identity::Uwsgi => {
-                    running.insert(spec.name.clone());
-                    facts.running.insert(spec.name.clone(), pid);
-                    if !enabled {
-                        findings.push(Finding {
-                            severity: Severity::Warning,
-                            check: "running-not-enabled",
-                            subject: super::Subject::Process { pid, config: None },
-                            app: Some(spec.clone()),
-                            message: format!(
-                                "app {shown} runs (pid {pid}) but is not enabled: it will not \
-                                 be started at boot, and a reload fails if its config is gone"
-                            ),
-                            hint: format!(
-                                "enable it again (`uwsgi-enapp {shown}`) or stop it (`kill -INT {pid}`)"
-                            ),
-                        });
-                    }
+        match probed {
+            Ok((Some(master), _)) => {
+                let pid = master.pid();
+                running.insert(spec.name.clone());
+                facts.running.insert(spec.name.clone(), pid);
+                if !enabled {
+                    findings.push(Finding {
+                        severity: Severity::Warning,
+                        check: "running-not-enabled",
+                        subject: super::Subject::Process { pid, config: None },
+                        app: Some(spec.clone()),
+                        message: format!(
+                            "app {shown} runs (pid {pid}) but is not enabled: it will not \
+                             be started at boot, and a reload fails if its config is gone"
+                        ),
+                        hint: format!(
+                            "enable it again (`uwsgi-enapp {shown}`) or stop it (`kill -INT {pid}`)"
+                        ),
+                    });
                 }
+            }
+            // Why the pid is not this instance's master, in the words of
+            // the identity rule.
+            Ok((None, Pidfile::Pid(pid))) => match daemon.identify(pid) {
+                Identity::Uwsgi => findings.push(stale(format!(
+                    "process {pid} is uWSGI but not this instance's master (its environment \
+                     names another instance, or it runs as another user)"
+                ))),
                 Identity::Dead => findings.push(stale(format!("process {pid} does not exist"))),
                 Identity::Zombie => {
                     findings.push(stale(format!("process {pid} is a zombie (it has exited)")))
@@ -167,9 +126,11 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                     display_path(&exe)
                 ))),
             },
-            Pidfile::Garbage => findings.push(stale("it does not hold a PID".into())),
-            Pidfile::NotAFile => findings.push(stale("it is not a regular file".into())),
-            Pidfile::Link => findings.push(Finding::path(
+            Ok((None, Pidfile::Garbage)) => findings.push(stale("it does not hold a PID".into())),
+            Ok((None, Pidfile::NotAFile)) => {
+                findings.push(stale("it is not a regular file".into()))
+            }
+            Ok((None, Pidfile::Link)) => findings.push(Finding::path(
                 Severity::Error,
                 "pidfile-is-link",
                 &pidfile,
@@ -180,15 +141,15 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                     display_path(&pidfile)
                 ),
             )),
-            Pidfile::Unreadable(e) => findings.push(Finding::path(
+            Err(e) => findings.push(Finding::path(
                 Severity::Warning,
                 "unreadable-pidfile",
                 &pidfile,
                 Some(spec.clone()),
-                format!("cannot read the pidfile: {e}"),
+                e.to_string(),
                 "fix its permissions",
             )),
-            Pidfile::Missing => findings.push(Finding::path(
+            Ok((None, Pidfile::Missing)) => findings.push(Finding::path(
                 Severity::Info,
                 "leftover-runtime-dir",
                 &run_dir,
@@ -249,39 +210,5 @@ pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Fin
                 "start it (`service uwsgi start {shown}`), or disable it (`uwsgi-disapp {shown}`)"
             ),
         ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pids() {
-        assert_eq!(parse_pid(b"4242\n"), Some(4242));
-        assert_eq!(parse_pid(b" 7 "), Some(7));
-        for bad in [
-            &b""[..],
-            b"0",
-            b"-1",
-            b"+5",
-            b"12a",
-            b"99999999999",
-            b"\xff",
-        ] {
-            assert_eq!(parse_pid(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn pidfile_links_are_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real");
-        fs::write(&real, "1\n").unwrap();
-        std::os::unix::fs::symlink(&real, dir.path().join("pid")).unwrap();
-        assert_eq!(read_pidfile(&dir.path().join("pid")), Pidfile::Link);
-        assert_eq!(read_pidfile(&real), Pidfile::Pid(1));
-        assert_eq!(read_pidfile(&dir.path().join("none")), Pidfile::Missing);
-        assert_eq!(read_pidfile(dir.path()), Pidfile::NotAFile);
     }
 }

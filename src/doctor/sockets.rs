@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use super::{Finding, NamespaceFacts, Severity};
 use crate::config::{self, Account, ConfigOptions};
-use crate::name::{display_name, display_path, Confspec};
+use crate::display::{display_name, display_path};
+use crate::name::Confspec;
 
 /// Options that bind a socket; a value without `:` (and not `@abstract`)
 /// is a UNIX socket path, as uWSGI decides.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{kind_word, Cmd, Operands, Program, ValueKind, INITD_COMMANDS};
+use super::model::{initd_words, kind_word, Cmd, Operands, Program, ValueKind};
 
 const HEAD: &str = r#"# bash completion for uwsgi-apps, uwsgi-enapp, uwsgi-disapp and uwsgi-query
 #                                                          -*- shell-script -*-
@@ -183,7 +183,7 @@ pub fn render(program: &Program) -> String {
         }
     }
     out.push_str("        *)\n            return\n            ;;\n    esac\n\n");
-    out.push_str(&TAIL.replace("@INITD@", &INITD_COMMANDS.join(" ")));
+    out.push_str(&TAIL.replace("@INITD@", &initd_words()));
     out
 }
 
@@ -193,7 +193,7 @@ pub fn render(program: &Program) -> String {
 /// It stays small; the names come from the main file, loaded on first use
 /// through bash-completion's own loader.
 pub fn render_service_hook() -> String {
-    SERVICE_HOOK.replace("@INITD@", &INITD_COMMANDS.join(" "))
+    SERVICE_HOOK.replace("@INITD@", &initd_words())
 }
 
 const SERVICE_HOOK: &str = r#"# bash completion: app names after "service uwsgi COMMAND", for uwsgi-apps

@@ -383,7 +383,7 @@ fn extra_description(applet: Applet) -> String {
     let mut page = Page::new();
     match applet {
         Applet::UwsgiApps => {
-            page.para("Each app is one uWSGI configuration file in **/etc/uwsgi/apps-available/** (NAME.ini, .xml, .yaml, .yml, .json, .js, .db, .sqlite or .sqlite3), switched on by a relative symbolic link in **/etc/uwsgi/apps-enabled/**. The init script **/etc/init.d/uwsgi** runs **uwsgi-apps initd**, which starts one uWSGI server per enabled file, as Debian's script did, only in parallel, waiting until each app reports that it is ready.")
+            page.para(&format!("Each app is one uWSGI configuration file in **/etc/uwsgi/apps-available/** (NAME.EXT, where EXT is one of: {}), switched on by a relative symbolic link in **/etc/uwsgi/apps-enabled/**. The init script **/etc/init.d/uwsgi** runs **uwsgi-apps initd**, which starts one uWSGI server per enabled file, as Debian's script did, only in parallel, waiting until each app reports that it is ready.", crate::name::Format::extension_list()))
                 .para("An app is named by its ^^confname^^, the file name without its extension, or by ^^NS/NAME^^ for the namespace NS (files in /etc/uwsgi/NSs-enabled/). The program is also installed as **uwsgi-enapp**(8), **uwsgi-disapp**(8) and **uwsgi-query**(8), and acts as the command of the name it is called by.");
         }
         Applet::Enapp => {
@@ -448,6 +448,16 @@ fn sections(applet: Applet) -> Page {
             .item("**32**", "NAME was disabled by the site administrator.")
             .item("**33**", "NAME was disabled by a maintainer script.");
         }
+    }
+
+    match applet {
+        Applet::UwsgiApps => {
+            page.section("JSON OUTPUT").para("With **--json**, **start**, **stop**, **reload**, **force-reload**, **restart** and **status** print one document: **command**, **instances** (one object each, in the order named: **namespace**, **name**, **result**, **pid**, **config**, and **error** and **log_tail** for a failure), **failed** and **exit_status**. Every instance of an operation other than **status** has a boolean **changed**: true exactly when the run changed what runs (the instance was started, stopped, reloaded or restarted, or a restart stopped it and could not start it again); false for \"already running\", \"not running\", no such app, and a failure that left it as it was.");
+        }
+        Applet::Enapp | Applet::Disapp => {
+            page.section("JSON OUTPUT").para("With **--json**, one document: **command**, **dry_run**, **results** (one object per app, or per NAME that matched none: **argument**, **namespace**, **name**, **file**, **result**, **message** or **error**) and **exit_status**. Every result has a boolean **changed**: true exactly when a link or a state marker was made, replaced or removed (with **--dry-run**: would be); false for \"already\", for an app the administrator disabled (**--maintmode**), for a NAME that matched nothing, and for a failure.");
+        }
+        Applet::Query => {}
     }
 
     page.section("ENVIRONMENT")

@@ -5,16 +5,14 @@
 use clap::ValueHint;
 
 use crate::cli::{Applet, NameKind};
+use crate::service::Operation;
 
-/// The commands of `/etc/init.d/uwsgi` (and `uwsgi-apps initd`).
-pub const INITD_COMMANDS: [&str; 6] = [
-    "start",
-    "stop",
-    "reload",
-    "force-reload",
-    "restart",
-    "status",
-];
+/// The commands of `/etc/init.d/uwsgi` (and `uwsgi-apps initd`), as one
+/// space-separated list for the shells: the service operations.
+pub fn initd_words() -> String {
+    let words: Vec<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
+    words.join(" ")
+}
 
 /// What the value of an option is completed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,10 +184,11 @@ fn operands_of(name: &str) -> Operands {
         "uwsgi-disapp" | "disable" => names(NameKind::Enabled, None),
         "uwsgi-query" | "query" => names(NameKind::Available, Some(1)),
         "doctor" => names(NameKind::Available, None),
-        "start" | "stop" | "reload" | "force-reload" | "restart" | "status" | "exec" => {
-            names(NameKind::Confnames, None)
-        }
+        // `exec` runs one instance's recipe in the foreground.
+        "exec" => names(NameKind::Confnames, None),
         "initd" => Operands::Initd,
+        // Every service operation is a command of its own, on confnames.
+        _ if Operation::parse(name).is_some() => names(NameKind::Confnames, None),
         _ => Operands::None,
     }
 }

@@ -11,9 +11,10 @@ use std::io;
 
 use crate::cli::{CompleteNamesArgs, NameKind};
 use crate::discovery;
+use crate::display::shows_as_is;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{shows_as_is, Format, Namespace};
+use crate::name::{Format, Namespace};
 
 pub fn complete_names(layout: &Layout, args: &CompleteNamesArgs) -> Result<i32> {
     for name in names(layout, args.kind)? {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{kind_word, Cmd, Operands, Opt, Program, ValueKind, INITD_COMMANDS};
+use super::model::{initd_words, kind_word, Cmd, Operands, Opt, Program, ValueKind};
 
 const HEAD: &str = r#"#compdef uwsgi-apps uwsgi-enapp uwsgi-disapp uwsgi-query service
 # zsh completion for uwsgi-apps, uwsgi-enapp, uwsgi-disapp and uwsgi-query,
@@ -119,7 +119,7 @@ fn operand_specs(cmd: &Cmd) -> Vec<String> {
             }
         }
         Operands::Initd => vec![
-            format!("':init.d command:({})'", INITD_COMMANDS.join(" ")),
+            format!("':init.d command:({})'", initd_words()),
             "'*:app:{_uwsgi_apps_names confnames}'".to_owned(),
         ],
     }
@@ -177,6 +177,6 @@ pub fn render(program: &Program) -> String {
         }
         out.push_str("      esac\n      ;;\n  esac\n  return ret\n}\n");
     }
-    out.push_str(&DISPATCH.replace("@INITD@", &INITD_COMMANDS.join(" ")));
+    out.push_str(&DISPATCH.replace("@INITD@", &initd_words()));
     out
 }

@@ -14,9 +14,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec};
+use crate::name::Confspec;
 use crate::service::engine::emperor;
 use crate::service::engine::systemd::{self, exit};
 use crate::service::engine::{Context, Instance};

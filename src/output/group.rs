@@ -14,7 +14,6 @@
 //!
 //! One line per app goes to stdout, which systemd puts in the journal.
 
-use crate::cli::GroupAction;
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
@@ -24,6 +23,15 @@ use crate::service::plan::{self, Options};
 use crate::service::report::{Outcome, Report};
 use crate::service::{Operation, Service};
 use crate::settings::EngineKind;
+
+/// What `uwsgi.service` asks (clap's `cli::GroupAction`, made plain by
+/// `lib.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupAction {
+    Start,
+    Reload,
+    Stop,
+}
 
 pub fn run(layout: &Layout, action: GroupAction) -> Result<i32> {
     let settings = super::load_settings(layout);

@@ -14,10 +14,11 @@
 
 use std::ffi::OsString;
 
+use crate::display::display_path;
 use crate::error::Result;
 use crate::exit::LsbStatus;
 use crate::layout::Layout;
-use crate::name::{display_path, Namespace};
+use crate::name::Namespace;
 use crate::service::engine::Context;
 use crate::service::plan::{self, Options};
 use crate::service::report::{InstanceStatus, Outcome, Report};
@@ -31,7 +32,7 @@ pub fn run(layout: &Layout, args: &[OsString]) -> Result<i32> {
         .and_then(|a| a.to_str())
         .and_then(Operation::parse)
     else {
-        crate::output::write_stderr(format_args!("{}\n", Operation::initd_usage()));
+        crate::stdio::write_stderr(format_args!("{}\n", Operation::initd_usage()));
         return Ok(crate::exit::INITD_USAGE);
     };
     let confspecs = &args[1..];

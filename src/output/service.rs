@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::display::json_text;
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::layout::Layout;
-use crate::name::{json_text, Confspec};
+use crate::name::Confspec;
 use crate::service::engine::Context;
 use crate::service::plan::{self, Choices, Options};
 use crate::service::report::{InstanceStatus, Outcome, Report};
@@ -164,7 +165,7 @@ pub fn failure_text(report: &Report) -> Option<String> {
         text.push_str("\nlast lines of its log:");
         for l in tail.lines() {
             text.push_str("\n    ");
-            text.push_str(&crate::name::sanitize(l.as_ref()));
+            text.push_str(&crate::display::sanitize(l.as_ref()));
         }
     }
     Some(text)
@@ -209,6 +210,9 @@ pub fn json_report(op: Operation, report: &Report) -> Value {
         "pid": pid,
         "config": report.target.config.as_ref().map(|c| json_text(c.path.as_os_str())),
     });
+    if op != Operation::Status {
+        v["changed"] = json!(report.changed);
+    }
     if let Outcome::Failed { reason, log_tail } = &report.outcome {
         v["error"] = json!(reason);
         v["log_tail"] = json!(log_tail);
@@ -281,7 +285,41 @@ mod tests {
         let j = json_document(Operation::Start, &[failed], 1);
         assert_eq!(j["instances"][0]["result"], "failed");
         assert_eq!(j["instances"][0]["namespace"], "app");
+        assert_eq!(j["instances"][0]["changed"], false);
         assert_eq!(j["failed"], 1);
+    }
+
+    #[test]
+    fn changed_is_true_only_for_what_was_done() {
+        let changed = |op, outcome| json_report(op, &report("x", outcome))["changed"].clone();
+        assert_eq!(
+            changed(Operation::Start, Outcome::Done { pid: Some(1) }),
+            true
+        );
+        assert_eq!(changed(Operation::Stop, Outcome::Done { pid: None }), true);
+        assert_eq!(
+            changed(Operation::Reload, Outcome::Done { pid: Some(1) }),
+            true
+        );
+        assert_eq!(
+            changed(Operation::Start, Outcome::Already { pid: Some(1) }),
+            false
+        );
+        assert_eq!(
+            changed(Operation::Stop, Outcome::Already { pid: None }),
+            false
+        );
+        assert_eq!(changed(Operation::Restart, Outcome::NotFound), false);
+        assert_eq!(changed(Operation::Reload, Outcome::failed("no")), false);
+        // status changes nothing and says nothing about it.
+        let status = Outcome::Status(InstanceStatus::NotRunning);
+        assert!(json_report(Operation::Status, &report("x", status))
+            .get("changed")
+            .is_none());
+        // A restart whose stop worked and whose start failed changed it.
+        let mut half = report("x", Outcome::failed("start failed"));
+        half.changed = true;
+        assert_eq!(json_report(Operation::Restart, &half)["changed"], true);
     }
 
     #[test]

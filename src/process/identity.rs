@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
+use super::pidfile::{self, Pidfile};
 use super::procfs;
 use crate::name::Confspec;
 
@@ -158,6 +159,26 @@ impl Master {
         // The reads above were about the pidfd's process only if it has
         // not exited since.
         (!master.has_exited()).then_some(master)
+    }
+
+    /// The master of instance `spec` that its pidfile names, judged by
+    /// `of_instance`, and what the pidfile held. The one probe of an
+    /// instance: start, stop, status, list and doctor all ask it, so that
+    /// none can call a process running that another calls dead. `user`
+    /// gives the uid the instance's config runs it as, when known; it is
+    /// asked only when the pidfile names a process, so that 1,000 stopped
+    /// instances cost no config reads.
+    pub fn of_pidfile(
+        path: &Path,
+        daemon: &Daemon,
+        spec: &Confspec,
+        user: impl FnOnce() -> Option<u32>,
+    ) -> crate::error::Result<(Option<Master>, Pidfile)> {
+        let file = pidfile::read(path)?;
+        let master = file
+            .pid()
+            .and_then(|pid| Master::of_instance(pid, daemon, spec, user()));
+        Ok((master, file))
     }
 
     pub fn pid(&self) -> i32 {

@@ -1,12 +1,12 @@
 //! Processes: pidfiles, which process is an instance's master, signals,
 //! waiting for exits, and the readiness protocol.
 
-pub mod identity;
-pub mod launch;
-pub mod notify;
+pub(crate) mod identity;
+pub(crate) mod launch;
+pub(crate) mod notify;
 pub mod pidfile;
-pub mod procfs;
-pub mod wait;
+pub(crate) mod procfs;
+pub(crate) mod wait;
 
 pub use identity::{Daemon, Identity, Master};
 pub use pidfile::Pidfile;

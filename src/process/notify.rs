@@ -71,10 +71,6 @@ impl NotifySocket {
         Ok(this)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
     }
@@ -138,7 +134,7 @@ fn give_socket_to(path: &Path, uid: u32, gid: u32) -> Result<()> {
     if !meta.file_type().is_socket() {
         return Err(Error::Failed(format!(
             "{} is no longer the notify socket just made (replaced by something else); refusing to change its owner",
-            crate::name::display_path(path)
+            crate::display::display_path(path)
         )));
     }
     let by_fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
@@ -158,7 +154,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let sock = NotifySocket::bind(&path, 65534, 65534).unwrap();
-        let meta = fs::symlink_metadata(sock.path()).unwrap();
+        let meta = fs::symlink_metadata(&sock.path).unwrap();
         assert!(meta.file_type().is_socket());
         assert_eq!(
             (meta.uid(), meta.gid(), meta.mode() & 0o7777),

@@ -2,11 +2,12 @@
 //!
 //! A pidfile is only a hint: what it says is trusted once `Master::open`
 //! has checked the process it names (see `identity`). Reading never fails
-//! on content: anything that is not one positive decimal number is
-//! `Garbage`, which counts as "not running".
+//! on content: anything that is not one positive decimal number (or not a
+//! file at all) counts as "not running". The one reader, for the front end
+//! and `doctor` alike; a link is never followed.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{fchown, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
@@ -16,7 +17,11 @@ use crate::error::{Error, IoContext, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pidfile {
     Missing,
-    /// Present, but not a PID (empty, text, zero, negative, too large).
+    /// A symbolic link: never followed (it could point at any file).
+    Link,
+    /// A directory, FIFO, device or socket: never read.
+    NotAFile,
+    /// A file, but not a PID (empty, text, zero, negative, too large).
     Garbage,
     Pid(i32),
 }
@@ -47,18 +52,17 @@ pub fn read(path: &Path) -> Result<Pidfile> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Pidfile::Missing),
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(Pidfile::Missing),
         // A link where uWSGI writes a file: not a pidfile, but there.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Pidfile::Garbage),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Pidfile::Link),
         Err(e) => return Err(e).at("open pidfile", path),
     };
     // The runtime dir is the instance user's: a FIFO or a device there
     // must neither block nor be read.
     if !file.metadata().at("stat pidfile", path)?.is_file() {
-        return Ok(Pidfile::Garbage);
+        return Ok(Pidfile::NotAFile);
     }
-    let mut bytes = Vec::with_capacity(16);
-    file.take(MAX_PIDFILE + 1)
-        .read_to_end(&mut bytes)
-        .at("read pidfile", path)?;
+    // One byte more than a pidfile may hold, so that a longer file is
+    // seen as garbage, not cut to a PID.
+    let bytes = crate::config::read_at_most(file, MAX_PIDFILE + 1).at("read pidfile", path)?;
     Ok(parse(&bytes))
 }
 
@@ -93,7 +97,7 @@ pub fn seal(path: &Path) -> Result<()> {
     if !file.metadata().at("stat pidfile", path)?.is_file() {
         return Err(Error::Failed(format!(
             "the pidfile {} is not a regular file",
-            crate::name::display_path(path)
+            crate::display::display_path(path)
         )));
     }
     fchown(&file, Some(0), Some(0)).at("change the owner of pidfile", path)?;
@@ -128,6 +132,8 @@ mod tests {
             b"99999999999",
             b"+5",
             b"\xff\xfe",
+            b"\xff",
+            b"12a",
             &[b'1'; 100],
         ] {
             assert_eq!(parse(bad), Pidfile::Garbage, "{bad:?}");
@@ -135,11 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_or_a_link_is_garbage_and_never_sealed() {
+    fn a_fifo_or_a_link_is_no_pidfile_and_never_sealed() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-        assert_eq!(read(&fifo).unwrap(), Pidfile::Garbage);
+        assert_eq!(read(&fifo).unwrap(), Pidfile::NotAFile);
+        assert_eq!(read(dir.path()).unwrap(), Pidfile::NotAFile);
         assert!(seal(&fifo).is_err());
 
         let target = dir.path().join("target");
@@ -147,10 +154,23 @@ mod tests {
         fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
         let link = dir.path().join("pid");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert_eq!(read(&link).unwrap(), Pidfile::Garbage);
+        assert_eq!(read(&link).unwrap(), Pidfile::Link);
+        assert!(read(&link).unwrap().exists());
         assert!(seal(&link).is_err());
         let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o600, "seal changed the link's target");
+    }
+
+    #[test]
+    fn pidfile_links_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::write(&real, "1\n").unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("pid")).unwrap();
+        assert_eq!(read(&dir.path().join("pid")).unwrap(), Pidfile::Link);
+        assert_eq!(read(&real).unwrap(), Pidfile::Pid(1));
+        assert_eq!(read(&dir.path().join("none")).unwrap(), Pidfile::Missing);
+        assert_eq!(read(dir.path()).unwrap(), Pidfile::NotAFile);
     }
 
     #[test]

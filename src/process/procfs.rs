@@ -10,7 +10,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,12 +28,10 @@ pub fn proc_path(pid: i32, what: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{what}"))
 }
 
-/// Read at most `cap` bytes of a file (files in /proc report size 0, so
-/// the cap, not the size, bounds the read).
-pub fn read_bounded(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    fs::File::open(path)?.take(cap).read_to_end(&mut buf)?;
-    Ok(buf)
+/// Read at most `cap` bytes of a file in /proc (`config::read_at_most`;
+/// what lies beyond the cap is not needed, so it is cut, not refused).
+pub fn read_proc(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    crate::config::read_at_most(fs::File::open(path)?, cap)
 }
 
 /// Every PID in /proc, ascending.
@@ -74,10 +72,6 @@ pub fn is_exited_state(state: char) -> bool {
     matches!(state, 'Z' | 'X' | 'x')
 }
 
-pub fn parent(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
 /// The program the process runs, with the " (deleted)" mark that Linux
 /// adds when the file was replaced (a package upgrade) taken off: the
 /// process still runs that program's path.
@@ -92,7 +86,7 @@ pub fn exe(pid: i32) -> Option<PathBuf> {
 
 /// The process's command line (bounded to 1 MiB).
 pub fn cmdline(pid: i32) -> io::Result<Vec<OsString>> {
-    let bytes = read_bounded(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
+    let bytes = read_proc(&proc_path(pid, "cmdline"), CMDLINE_CAP)?;
     Ok(split_cmdline(&bytes))
 }
 
@@ -113,27 +107,11 @@ pub fn cwd(pid: i32) -> io::Result<PathBuf> {
     fs::read_link(proc_path(pid, "cwd"))
 }
 
-/// Whether the process's initial environment holds exactly `entry`
-/// (`KEY=VALUE`): `None` when it has none to show (it is exiting: its
-/// memory is gone) or cannot be read. Only the first 1 MiB is read.
-pub fn environ_holds(pid: i32, entry: &[u8]) -> Option<bool> {
-    let bytes = read_bounded(&proc_path(pid, "environ"), ENVIRON_CAP).ok()?;
-    if bytes.is_empty() {
-        return None;
-    }
-    Some(bytes.split(|&b| b == 0).any(|e| e == entry))
-}
-
-/// `environ_holds`, with "cannot tell" as no.
-pub fn environ_contains(pid: i32, entry: &[u8]) -> bool {
-    environ_holds(pid, entry) == Some(true)
-}
-
 /// The values of the environment variables `keys` in the process's
 /// initial environment (its first 64 KiB), in the order of `keys`; `None`
 /// for a key that is not there (or when nothing can be read).
 pub fn environ_values(pid: i32, keys: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
-    let Ok(bytes) = read_bounded(&proc_path(pid, "environ"), ENVIRON_CAP) else {
+    let Ok(bytes) = read_proc(&proc_path(pid, "environ"), ENVIRON_CAP) else {
         return vec![None; keys.len()];
     };
     let mut found = vec![None; keys.len()];
@@ -260,7 +238,9 @@ mod tests {
         assert!(state(me).is_some_and(|s| !is_exited_state(s)));
         assert_eq!(exe(me), std::env::current_exe().ok());
         assert!(uptime(me).is_some());
-        assert!(parent(me).is_some());
+        assert!(stat_fields(me)
+            .and_then(|f| f.get(1)?.parse::<i32>().ok())
+            .is_some());
         assert!(state(i32::MAX).is_none());
         assert!(pids().unwrap().contains(&me));
         assert_eq!(cwd(me).ok(), std::env::current_dir().ok());

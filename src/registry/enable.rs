@@ -1,27 +1,24 @@
 //! `uwsgi-enapp` and `uwsgi-disapp`: switch apps on and off, the way
-//! `a2ensite`/`a2dissite` do for Apache sites.
+//! `a2ensite`/`a2dissite` do for Apache sites. This is the change and what
+//! is known of it (`Outcome`); `output::registry` asks, prints and merges
+//! the exit status.
 //!
 //! Every NAME on the command line is handled on its own (one bad NAME never
-//! stops the others) and the exit status is the merge of all of them. The
-//! whole run holds the registry lock, so concurrent runs on the same names
-//! end as if they had run one after another.
+//! stops the others). The whole run holds the registry lock, so concurrent
+//! runs on the same names end as if they had run one after another.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, IsTerminal};
-
-use serde_json::{json, Value};
 
 use super::link::{self, EnabledEntry, EnabledLink, LinkState};
 use super::markers::{self, MarkerIndex};
 use super::pattern::NamePattern;
-use super::{app_label, json_str, shell_word, SwitchOptions};
+use super::{app_label, SwitchOptions};
 use crate::discovery::{self, AvailableApp, EntryKind};
+use crate::display::display_path;
 use crate::error::{Error, Result};
-use crate::exit::ExitStatus;
 use crate::layout::{Actor, Layout, MarkerKind};
-use crate::name::{display_path, Confspec, Namespace};
-use crate::output;
+use crate::name::{Confspec, Namespace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -30,7 +27,8 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn verb(self) -> &'static str {
+    /// `enable` or `disable`.
+    pub fn verb(self) -> &'static str {
         match self {
             Direction::Enable => "enable",
             Direction::Disable => "disable",
@@ -53,33 +51,57 @@ pub enum Action {
     Disabled {
         was: LinkState,
     },
-    AlreadyDisabled,
+    /// Already disabled; with `--purge`, `markers_removed` says whether
+    /// it had state markers that were (or, in a dry run, would be) removed.
+    AlreadyDisabled {
+        markers_removed: bool,
+    },
     /// A dangling (or looping) link of an app that is no longer available
     /// was removed.
     RemovedDangling {
         path: std::path::PathBuf,
         loops: bool,
     },
-    /// `--purge` of a name that has no file any more: only its markers.
-    Purged,
+    /// `--purge` of a name that has no file any more: only its markers;
+    /// `removed` is false when another NAME of the same run removed them.
+    Purged {
+        removed: bool,
+    },
 }
 
 impl Action {
-    fn code(&self) -> &'static str {
+    /// The word JSON uses for it.
+    pub fn code(&self) -> &'static str {
         match self {
             Action::Enabled { .. } => "enabled",
             Action::AlreadyEnabled => "already-enabled",
             Action::KeptDisabledByAdmin => "kept-disabled-by-admin",
             Action::Disabled { .. } => "disabled",
-            Action::AlreadyDisabled => "already-disabled",
+            Action::AlreadyDisabled { .. } => "already-disabled",
             Action::RemovedDangling { .. } => "removed-dangling-link",
-            Action::Purged => "purged",
+            Action::Purged { .. } => "purged",
         }
     }
 
-    /// Did it change what runs (so the hint is worth printing)?
-    fn changed(&self) -> bool {
+    /// Did it switch the app on or off (so the "you need to run" hint is
+    /// worth printing)?
+    pub fn switched(&self) -> bool {
         matches!(self, Action::Enabled { .. } | Action::Disabled { .. })
+    }
+
+    /// Did it change anything on disk (or, in a dry run, would it): a link
+    /// made, replaced or removed, a state marker written or removed. The
+    /// `changed` of the JSON document, which automation relies on to say
+    /// whether a run did something, so it is exact: "already" is false.
+    pub fn changed(&self) -> bool {
+        match self {
+            Action::Enabled { .. } | Action::Disabled { .. } | Action::RemovedDangling { .. } => {
+                true
+            }
+            Action::AlreadyDisabled { markers_removed } => *markers_removed,
+            Action::Purged { removed } => *removed,
+            Action::AlreadyEnabled | Action::KeptDisabledByAdmin => false,
+        }
     }
 }
 
@@ -104,71 +126,6 @@ struct Run<'a> {
     dir: Direction,
     opts: &'a SwitchOptions,
     namespaces: HashMap<Namespace, NsState>,
-}
-
-pub fn run(layout: &Layout, dir: Direction, opts: &SwitchOptions) -> Result<i32> {
-    let names = if opts.names.is_empty() {
-        ask_for_names(layout, dir)?
-    } else {
-        opts.names.clone()
-    };
-    let now = opts.now && !opts.dry_run;
-    let mut service_ok = true;
-
-    // --now with disable: stop first (a dry run tells which apps the
-    // NAMES designate), and disable only if every stop succeeded, so that
-    // no instance is left running without its config.
-    if now && dir == Direction::Disable {
-        let preview = SwitchOptions {
-            dry_run: true,
-            ..opts.clone()
-        };
-        let specs = specs_of(&switch(layout, dir, &preview, &names)?, false);
-        if !crate::output::service::for_registry(
-            layout,
-            crate::service::Operation::Stop,
-            &specs,
-            opts.quiet || opts.json,
-        )? {
-            return Err(Error::Failed(
-                "not disabling: stopping the running instance failed".into(),
-            ));
-        }
-    }
-
-    let outcomes = switch(layout, dir, opts, &names)?;
-    if !opts.json {
-        for outcome in &outcomes {
-            report(outcome, opts);
-        }
-    }
-    if dir == Direction::Disable && !now && !opts.dry_run {
-        warn_running(layout, &outcomes);
-    }
-    if now && dir == Direction::Enable {
-        service_ok = crate::output::service::for_registry(
-            layout,
-            crate::service::Operation::Start,
-            &specs_of(&outcomes, true),
-            opts.quiet || opts.json,
-        )?;
-    }
-
-    let status = ExitStatus::merge_all(outcomes.iter().map(|o| match o.result {
-        Ok(_) => ExitStatus::Success,
-        Err(_) => ExitStatus::Failure,
-    }))
-    .merge(if service_ok {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    });
-    if opts.json {
-        print_json(&outcomes, dir, opts, status);
-    } else if !opts.quiet && !opts.dry_run && !now {
-        print_hint(&outcomes, dir);
-    }
-    Ok(status.code())
 }
 
 /// Enable or disable the apps NAMES designate, under the registry lock,
@@ -205,9 +162,18 @@ impl Outcome {
         Confspec::new(ns.clone(), name.clone()).ok()
     }
 
-    /// Did it change what is enabled (link made or removed)?
+    /// Did it change anything (`Action::changed`); a failure did not.
     pub fn changed(&self) -> bool {
         self.result.as_ref().is_ok_and(Action::changed)
+    }
+
+    /// The app as messages name it, or NAME as given when it designated
+    /// none.
+    pub fn label(&self) -> String {
+        match &self.app {
+            Some((ns, name, _)) => app_label(ns, name),
+            None => crate::display::display_name(&self.argument),
+        }
     }
 }
 
@@ -222,12 +188,12 @@ fn refuse_linked_dir(dir: &std::path::Path) -> Result<()> {
             // is best explained by the OS error itself.
             std::fs::metadata(dir).map_err(|e| Error::io("open directory", dir, e))?;
             let target = std::fs::read_link(dir)
-                .map(|t| crate::name::display_path(&t))
+                .map(|t| crate::display::display_path(&t))
                 .unwrap_or_else(|_| "?".into());
             Err(Error::Failed(format!(
                 "{} is a symbolic link (to {target}), not a directory: refusing to \
                  make or remove app links through it; make it a real directory",
-                crate::name::display_path(dir)
+                crate::display::display_path(dir)
             )))
         }
         _ => Ok(()),
@@ -337,7 +303,7 @@ impl Run<'_> {
                             app_label(&ns, &target.confname),
                             files
                                 .iter()
-                                .map(|(f, _)| crate::name::display_name(f))
+                                .map(|(f, _)| crate::display::display_name(f))
                                 .collect::<Vec<_>>()
                                 .join(" and ")
                         )),
@@ -411,12 +377,8 @@ impl Run<'_> {
         if !names.is_empty() {
             let mut outcomes = Vec::new();
             for name in names {
-                let mut result = Ok(Action::AlreadyDisabled);
-                if opts.purge && !opts.dry_run {
-                    if let Err(e) = markers::purge(layout, ns, &name) {
-                        result = Err(e.to_string());
-                    }
-                }
+                let result =
+                    purge_already_disabled(layout, opts, ns, &name).map_err(|e| e.to_string());
                 outcomes.push(Outcome {
                     argument: OsString::new(),
                     app: Some((ns.clone(), name, None)),
@@ -447,10 +409,10 @@ impl Run<'_> {
         let mut outcomes = Vec::new();
         for name in names {
             let result = if opts.dry_run {
-                Ok(Action::Purged)
+                Ok(Action::Purged { removed: true })
             } else {
                 markers::purge(layout, ns, &name)
-                    .map(|_| Action::Purged)
+                    .map(|removed| Action::Purged { removed })
                     .map_err(|e| e.to_string())
             };
             outcomes.push(Outcome {
@@ -580,10 +542,7 @@ impl Run<'_> {
             .any(|a| a.confname == app.confname);
         let action = match &state {
             LinkState::Missing => {
-                if opts.purge && !opts.dry_run {
-                    markers::purge(layout, ns, &app.confname)?;
-                }
-                return Ok(Action::AlreadyDisabled);
+                return purge_already_disabled(layout, opts, ns, &app.confname);
             }
             LinkState::NotALink { what } => {
                 return Err(Error::Failed(format!(
@@ -623,6 +582,24 @@ impl Run<'_> {
     }
 }
 
+/// An app that is already disabled: with `--purge` its markers go (in a
+/// dry run: would go, if it has any).
+fn purge_already_disabled(
+    layout: &Layout,
+    opts: &SwitchOptions,
+    ns: &Namespace,
+    name: &OsStr,
+) -> Result<Action> {
+    let markers_removed = if !opts.purge {
+        false
+    } else if opts.dry_run {
+        !markers::of(layout, ns, name).is_empty()
+    } else {
+        markers::purge(layout, ns, name)?
+    };
+    Ok(Action::AlreadyDisabled { markers_removed })
+}
+
 #[derive(Debug, Clone)]
 struct AppFile {
     confname: OsString,
@@ -638,16 +615,9 @@ struct Target {
     files: Vec<(OsString, Option<EntryKind>)>,
 }
 
-/// No NAME: on a terminal, show the choices and ask, as a2ensite does;
-/// otherwise it is a usage error (a script must say what it wants).
-fn ask_for_names(layout: &Layout, dir: Direction) -> Result<Vec<OsString>> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(Error::Usage(format!(
-            "no app named: give the NAME of each app to {} (standard input is not a terminal to ask)",
-            dir.verb()
-        )));
-    }
+/// The apps one could name: available ones to enable, enabled ones to
+/// disable (for asking on a terminal, as a2ensite does).
+pub fn choices(layout: &Layout, dir: Direction) -> Result<Vec<String>> {
     let mut choices: Vec<String> = Vec::new();
     for ns in discovery::namespaces(layout)? {
         match dir {
@@ -664,91 +634,17 @@ fn ask_for_names(layout: &Layout, dir: Direction) -> Result<Vec<OsString>> {
         }
     }
     choices.dedup();
-    outln!("Your choices are: {}", choices.join(" "));
-    outln!("Which app(s) do you want to {} (wildcards ok)?", dir.verb());
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::os("read standard input", e))?;
-    Ok(line.split_whitespace().map(OsString::from).collect())
-}
-
-fn label_of(outcome: &Outcome) -> String {
-    match &outcome.app {
-        Some((ns, name, _)) => app_label(ns, name),
-        None => crate::name::display_name(&outcome.argument),
-    }
-}
-
-/// A link that reaches nothing is "dangling"; one that leads round in a
-/// circle is named for what it is, as `doctor` does.
-fn dangling_word(loops: bool) -> &'static str {
-    if loops {
-        "looping"
-    } else {
-        "dangling"
-    }
-}
-
-fn message(action: &Action, label: &str, dry_run: bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    match action {
-        Action::Enabled { replaced, link } => {
-            let verb = if dry_run {
-                "Would replace"
-            } else {
-                "Replacing"
-            };
-            match replaced {
-                LinkState::Dangling { target, loops } => lines.push(format!(
-                    "{verb} {} link {} (to {}).",
-                    dangling_word(*loops),
-                    display_path(link),
-                    display_path(target)
-                )),
-                LinkState::Foreign { target } => lines.push(format!(
-                    "{verb} link {} (to {}).",
-                    display_path(link),
-                    display_path(target)
-                )),
-                _ => {}
-            }
-            lines.push(if dry_run {
-                format!("Would enable app {label}.")
-            } else {
-                format!("Enabling app {label}.")
-            });
-        }
-        Action::AlreadyEnabled => lines.push(format!("App {label} already enabled")),
-        Action::KeptDisabledByAdmin => lines.push(format!(
-            "App {label} was disabled by the site administrator: not enabling it (maintainer mode)"
-        )),
-        Action::Disabled { .. } => lines.push(if dry_run {
-            format!("Would disable app {label}.")
-        } else {
-            format!("App {label} disabled.")
-        }),
-        Action::AlreadyDisabled => lines.push(format!("App {label} already disabled")),
-        Action::RemovedDangling { path, loops } => lines.push(format!(
-            "{} {} link {}.",
-            if dry_run { "Would remove" } else { "Removing" },
-            dangling_word(*loops),
-            display_path(path)
-        )),
-        Action::Purged => {}
-    }
-    lines
+    Ok(choices)
 }
 
 /// The apps the outcomes are about: those now enabled (`enabled`), or
 /// those being disabled.
-fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
+pub fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
     let mut specs: Vec<Confspec> = Vec::new();
     for o in outcomes {
         let wanted = match &o.result {
             Ok(Action::Enabled { .. } | Action::AlreadyEnabled) => enabled,
-            Ok(Action::Disabled { .. } | Action::AlreadyDisabled) => !enabled,
+            Ok(Action::Disabled { .. } | Action::AlreadyDisabled { .. }) => !enabled,
             _ => false,
         };
         if let Some(spec) = o.spec().filter(|_| wanted) {
@@ -760,12 +656,13 @@ fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
     specs
 }
 
-/// Disabling a running app leaves its instance running with its config
-/// gone: its next reload fails. Say so, and how to stop it.
-fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
+/// The apps just disabled whose instance still runs, with the master's
+/// pid: their next reload fails, since their config is gone.
+pub fn still_running<'o>(layout: &Layout, outcomes: &'o [Outcome]) -> Vec<(&'o Outcome, i32)> {
     let (settings, _) = crate::settings::Settings::load(layout);
     let context = crate::service::context_from_settings(layout, &settings);
     let service = crate::service::Service::new(&context);
+    let mut running = Vec::new();
     for o in outcomes {
         if !matches!(o.result, Ok(Action::Disabled { .. })) {
             continue;
@@ -774,84 +671,227 @@ fn warn_running(layout: &Layout, outcomes: &[Outcome]) {
         // Its config is gone: the instance's environment (and its pidfile
         // in a root-owned dir) are what identify it.
         if let Some((pid, _)) = service.running(&spec, None) {
-            let word = shell_word(&spec.namespace, &spec.name);
-            output::warning(format_args!(
-                "{} is still running (pid {pid}) and will fail at its next reload, \
-                 since its config is gone; stop it with: uwsgi-apps stop {word}",
-                label_of(o)
-            ));
+            running.push((o, pid));
         }
     }
+    running
 }
 
-fn report(outcome: &Outcome, opts: &SwitchOptions) {
-    let label = label_of(outcome);
-    match &outcome.result {
-        Ok(action) => {
-            if !opts.quiet {
-                for line in message(action, &label, opts.dry_run) {
-                    outln!("{line}");
-                }
-            }
-        }
-        Err(e) => output::error(format_args!("ERROR: {e}")),
-    }
-}
+#[cfg(test)]
+mod tests {
+    //! `switch` on temporary roots: what each NAME does to the links and
+    //! markers, and what it says it did.
 
-fn print_hint(outcomes: &[Outcome], dir: Direction) {
-    let mut words: Vec<String> = Vec::new();
-    for o in outcomes {
-        if let (Ok(action), Some((ns, name, _))) = (&o.result, &o.app) {
-            let word = shell_word(ns, name);
-            if action.changed() && !words.contains(&word) {
-                words.push(word);
-            }
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    struct Tree {
+        _tmp: tempfile::TempDir,
+        layout: Layout,
+        ns: Namespace,
+    }
+
+    fn tree(available: &[&str]) -> Tree {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
+        let ns = Namespace::app();
+        fs::create_dir_all(layout.available_dir(&ns)).unwrap();
+        fs::create_dir_all(layout.enabled_dir(&ns)).unwrap();
+        for f in available {
+            fs::write(layout.available_dir(&ns).join(f), "[uwsgi]\n").unwrap();
+        }
+        Tree {
+            _tmp: tmp,
+            layout,
+            ns,
         }
     }
-    if words.is_empty() {
-        return;
+
+    impl Tree {
+        /// Whether NAME stands in apps-enabled (as anything).
+        fn enabled(&self, file_name: &str) -> bool {
+            let path = self.layout.enabled_dir(&self.ns).join(file_name);
+            path.symlink_metadata().is_ok()
+        }
     }
-    let verb = match dir {
-        Direction::Enable => "start",
-        Direction::Disable => "stop",
+
+    fn opts(f: impl FnOnce(&mut SwitchOptions)) -> SwitchOptions {
+        let mut o = SwitchOptions::default();
+        f(&mut o);
+        o
+    }
+
+    fn names(n: &[&str]) -> Vec<OsString> {
+        n.iter().map(OsString::from).collect()
+    }
+
+    /// `(label, result code or the error)` of each outcome.
+    fn said(outcomes: &[Outcome]) -> Vec<(String, String)> {
+        outcomes
+            .iter()
+            .map(|o| {
+                let what = match &o.result {
+                    Ok(a) => a.code().to_owned(),
+                    Err(e) => format!("error: {e}"),
+                };
+                (o.label(), what)
+            })
+            .collect()
+    }
+
+    fn markers(t: &Tree, name: &str) -> Vec<MarkerKind> {
+        markers::of(&t.layout, &t.ns, name.as_ref())
+    }
+
+    const ADMIN_ON: MarkerKind = MarkerKind {
+        enabled: true,
+        by: Actor::Admin,
     };
-    outln!("To activate the new configuration, you need to run:");
-    outln!("  service uwsgi {verb} {}", words.join(" "));
-}
+    const ADMIN_OFF: MarkerKind = MarkerKind {
+        enabled: false,
+        by: Actor::Admin,
+    };
 
-fn print_json(outcomes: &[Outcome], dir: Direction, opts: &SwitchOptions, status: ExitStatus) {
-    let results: Vec<Value> = outcomes
-        .iter()
-        .map(|o| {
-            let mut v = json!({ "argument": json_str(&o.argument) });
-            if let Some((ns, name, file)) = &o.app {
-                v["namespace"] = json_str(ns.as_os_str());
-                v["name"] = json_str(name);
-                if let Some(file) = file {
-                    v["file"] = json_str(file);
-                }
-            }
-            match &o.result {
-                Ok(action) => {
-                    v["result"] = json!(action.code());
-                    let lines = message(action, &label_of(o), opts.dry_run);
-                    if !lines.is_empty() {
-                        v["message"] = json!(lines.join("\n"));
-                    }
-                }
-                Err(e) => {
-                    v["result"] = json!("error");
-                    v["error"] = json!(e);
-                }
-            }
-            v
-        })
-        .collect();
-    let doc = json!({
-        "command": dir.verb(),
-        "dry_run": opts.dry_run,
-        "results": results,
-        "exit_status": status.code(),
-    });
-    outln!("{doc}");
+    #[test]
+    fn enable_then_disable_with_links_markers_and_already() {
+        let t = tree(&["hello.ini", "other.ini"]);
+        let on = |n: &[&str]| switch(&t.layout, Direction::Enable, &opts(|_| {}), &names(n));
+        let off = |n: &[&str]| switch(&t.layout, Direction::Disable, &opts(|_| {}), &names(n));
+
+        let o = on(&["hello"]).unwrap();
+        assert_eq!(said(&o), [("hello".into(), "enabled".into())]);
+        assert!(o[0].changed());
+        let link = t.layout.enabled_dir(&t.ns).join("hello.ini");
+        assert_eq!(
+            fs::read_link(&link).unwrap(),
+            std::path::Path::new("../apps-available/hello.ini")
+        );
+        assert_eq!(markers(&t, "hello"), [ADMIN_ON]);
+        assert_eq!(o[0].spec(), Confspec::parse("hello".as_ref()).ok());
+
+        let o = on(&["hello", "nope"]).unwrap();
+        assert_eq!(
+            said(&o),
+            [
+                ("hello".into(), "already-enabled".into()),
+                ("nope".into(), "error: App nope does not exist!".into()),
+            ]
+        );
+        assert!(!o[0].changed() && !o[1].changed());
+
+        let o = off(&["hello", "other"]).unwrap();
+        assert_eq!(
+            said(&o),
+            [
+                ("hello".into(), "disabled".into()),
+                ("other".into(), "already-disabled".into()),
+            ]
+        );
+        assert_eq!((o[0].changed(), o[1].changed()), (true, false));
+        assert!(link.symlink_metadata().is_err());
+        assert_eq!(markers(&t, "hello"), [ADMIN_OFF]);
+        assert_eq!(specs_of(&o, false).len(), 2);
+        assert!(specs_of(&o, true).is_empty());
+    }
+
+    #[test]
+    fn the_administrators_choice_wins_over_a_maintainer_script() {
+        let t = tree(&["hello.ini"]);
+        let admin = opts(|_| {});
+        let maint = opts(|o| o.maintmode = true);
+        switch(&t.layout, Direction::Enable, &admin, &names(&["hello"])).unwrap();
+        switch(&t.layout, Direction::Disable, &admin, &names(&["hello"])).unwrap();
+        let o = switch(&t.layout, Direction::Enable, &maint, &names(&["hello"])).unwrap();
+        assert_eq!(
+            said(&o),
+            [("hello".into(), "kept-disabled-by-admin".into())]
+        );
+        assert!(!o[0].changed());
+        assert_eq!(markers(&t, "hello"), [ADMIN_OFF]);
+        assert!(!t.enabled("hello.ini"));
+    }
+
+    #[test]
+    fn a_dry_run_says_what_would_change_and_changes_nothing() {
+        let t = tree(&["hello.ini"]);
+        let dry = opts(|o| o.dry_run = true);
+        let o = switch(&t.layout, Direction::Enable, &dry, &names(&["hello"])).unwrap();
+        assert_eq!(said(&o), [("hello".into(), "enabled".into())]);
+        assert!(o[0].changed(), "it would change");
+        assert!(!t.enabled("hello.ini"));
+        assert!(markers(&t, "hello").is_empty());
+        assert!(!t.layout.lock_dir().exists(), "a dry run takes no lock");
+    }
+
+    #[test]
+    fn globs_ambiguity_and_extensions() {
+        let t = tree(&["search1.ini", "search2.yaml", "x.ini", "x.yaml", "y.ini"]);
+        let on = |n: &[&str]| switch(&t.layout, Direction::Enable, &opts(|_| {}), &names(n));
+        let o = on(&["search*", "x", "x.yaml", "Y.INI"]).unwrap();
+        let got = said(&o);
+        assert_eq!(got[0], ("search1".into(), "enabled".into()));
+        assert_eq!(got[1], ("search2".into(), "enabled".into()));
+        assert!(got[2].1.contains("ambiguous") && got[2].1.contains("x.ini and x.yaml"));
+        assert_eq!(got[3], ("x".into(), "enabled".into()));
+        assert_eq!(got[4].1, "error: App Y.INI does not exist!");
+        assert_eq!(
+            o[3].app.as_ref().and_then(|a| a.2.clone()),
+            Some("x.yaml".into())
+        );
+        // Another format of an enabled app is refused, not made a clash.
+        let o = on(&["x.ini"]).unwrap();
+        assert!(
+            said(&o)[0].1.contains("already enabled as"),
+            "{:?}",
+            said(&o)
+        );
+    }
+
+    #[test]
+    fn dangling_links_and_purged_markers_of_apps_that_are_gone() {
+        let t = tree(&["hello.ini"]);
+        let enabled = t.layout.enabled_dir(&t.ns);
+        symlink("../apps-available/gone.ini", enabled.join("gone.ini")).unwrap();
+        markers::record(&t.layout, &t.ns, "gone".as_ref(), ADMIN_ON).unwrap();
+        let off = |o: SwitchOptions, n: &[&str]| {
+            switch(&t.layout, Direction::Disable, &o, &names(n)).unwrap()
+        };
+        let o = off(opts(|_| {}), &["gone"]);
+        assert_eq!(said(&o), [("gone".into(), "removed-dangling-link".into())]);
+        assert!(o[0].changed());
+        assert!(enabled.join("gone.ini").symlink_metadata().is_err());
+        // Its marker stays until --purge, which is all there is left of it.
+        assert_eq!(markers(&t, "gone"), [ADMIN_ON]);
+        let o = off(opts(|o| o.purge = true), &["gone"]);
+        assert_eq!(said(&o), [("gone".into(), "purged".into())]);
+        assert!(o[0].changed());
+        assert!(markers(&t, "gone").is_empty());
+        let o = off(opts(|o| o.purge = true), &["gone"]);
+        assert!(o.is_empty(), "nothing is left to say: {:?}", said(&o));
+    }
+
+    #[test]
+    fn an_enabled_dir_that_is_a_link_is_refused() {
+        let t = tree(&["hello.ini"]);
+        let enabled = t.layout.enabled_dir(&t.ns);
+        fs::remove_dir(&enabled).unwrap();
+        let elsewhere = t.layout.config_dir().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        symlink(&elsewhere, &enabled).unwrap();
+        let o = switch(
+            &t.layout,
+            Direction::Enable,
+            &opts(|_| {}),
+            &names(&["hello"]),
+        )
+        .unwrap();
+        assert!(
+            said(&o)[0].1.contains("is a symbolic link"),
+            "{:?}",
+            said(&o)
+        );
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
 }

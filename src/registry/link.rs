@@ -23,6 +23,7 @@ use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::discovery;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
 use crate::name::{Format, Namespace};
@@ -209,25 +210,15 @@ pub fn enabled_entries(
     layout: &Layout,
     ns: &Namespace,
 ) -> Result<(Vec<EnabledEntry>, Vec<PathBuf>)> {
-    let dir = layout.enabled_dir(ns);
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
-    };
     let mut found = Vec::new();
     let mut stale = Vec::new();
-    for entry in entries {
-        let entry = entry.at("read directory", &dir)?;
-        let file_name = entry.file_name();
-        if is_temp_name(&file_name) {
-            stale.push(entry.path());
-            continue;
-        }
-        if let Some((confname, format)) = Format::split_file_name(&file_name) {
+    for entry in discovery::enabled_top(layout, ns)? {
+        if is_temp_name(&entry.file_name) {
+            stale.push(entry.path);
+        } else if let Some((confname, format)) = entry.config_name() {
             found.push(EnabledEntry {
                 confname: confname.to_owned(),
-                file_name: file_name.clone(),
+                file_name: entry.file_name.clone(),
                 format,
             });
         }

@@ -38,10 +38,6 @@ impl<'a> NamePattern<'a> {
         }
     }
 
-    pub fn is_glob(&self) -> bool {
-        self.glob.is_some()
-    }
-
     pub fn as_os_str(&self) -> &'a OsStr {
         self.raw
     }
@@ -117,8 +113,9 @@ mod tests {
         assert!(m(".h*", ".hidden.ini"));
         // A name that merely contains glob characters still matches itself.
         assert!(m("a[1]", "a[1].ini"));
-        assert!(NamePattern::new(OsStr::new("x*")).is_glob());
-        assert!(!NamePattern::new(OsStr::new("x")).is_glob());
+        // `x*` is a glob, `x` is not.
+        assert!(NamePattern::new(OsStr::new("x*")).matches_name(OsStr::new("xy")));
+        assert!(!NamePattern::new(OsStr::new("x")).matches_name(OsStr::new("xy")));
     }
 
     #[test]

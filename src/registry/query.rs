@@ -1,12 +1,13 @@
-//! `uwsgi-query [-q] [NAME]`: is an app enabled, and by whom, with the exit
-//! codes of Apache's `a2query` (0 enabled, 1 not found or not enabled, 32
-//! disabled by the administrator, 33 disabled by a maintainer script), so
-//! that maintainer scripts written for Apache work unchanged.
+//! `uwsgi-query [-q] [NAME]`: is an app enabled, and by whom. The answers
+//! carry the exit codes of Apache's `a2query` (0 enabled, 1 not found or
+//! not enabled, 32 disabled by the administrator, 33 disabled by a
+//! maintainer script), so that maintainer scripts written for Apache work
+//! unchanged. Printing is `output::registry`'s.
 //!
 //! "Enabled" means what the front end will run: a config in apps-enabled
 //! whose link reaches a regular file (a dangling link is not enabled).
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 
 use super::app_label;
 use super::markers;
@@ -15,28 +16,36 @@ use crate::error::Result;
 use crate::exit::query as code;
 use crate::layout::{Actor, Layout};
 use crate::name::{Confspec, Format, Namespace};
-use crate::output;
 
-fn by_whom(who: Option<Actor>) -> &'static str {
-    match who {
-        Some(Actor::Admin) => "site administrator",
-        Some(Actor::Maint) => "maintainer script",
-        None => "unknown",
+/// What `uwsgi-query NAME` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The app as messages name it (`NAME`, or `NS/NAME`).
+    pub label: String,
+    pub enabled: bool,
+    /// Who enabled it (when enabled) or disabled it (when not), by its
+    /// state markers.
+    pub by: Option<Actor>,
+}
+
+impl Answer {
+    /// a2query's exit code for this answer.
+    pub fn code(&self) -> i32 {
+        match (self.enabled, self.by) {
+            (true, _) => code::ENABLED,
+            (false, Some(Actor::Admin)) => code::DISABLED_BY_ADMIN,
+            (false, Some(Actor::Maint)) => code::DISABLED_BY_MAINT,
+            (false, None) => code::NOT_FOUND,
+        }
     }
 }
 
-pub fn run(layout: &Layout, name: Option<&OsStr>, quiet: bool) -> Result<i32> {
-    match name {
-        Some(name) => query_one(layout, name, quiet),
-        None => list_enabled(layout, quiet),
-    }
-}
-
-fn query_one(layout: &Layout, argument: &OsStr, quiet: bool) -> Result<i32> {
+/// Look up one app: NAME or NAME.EXT, as a2query takes a site with or
+/// without `.conf`.
+pub fn query(layout: &Layout, argument: &OsStr) -> Result<Answer> {
     let spec = Confspec::parse(argument)?;
     let ns = &spec.namespace;
     let found = discovery::enabled(layout, ns)?;
-    // NAME or NAME.EXT, as a2query takes a site with or without `.conf`.
     let mut name = spec.name.as_os_str();
     let mut instance = found.find(name);
     if instance.is_none() {
@@ -45,58 +54,45 @@ fn query_one(layout: &Layout, argument: &OsStr, quiet: bool) -> Result<i32> {
             name = stem;
         }
     }
-    let label = app_label(ns, name);
+    let enabled = instance.is_some();
     let have = markers::of(layout, ns, name);
-    if instance.is_some() {
-        if !quiet {
-            outln!(
-                "{label} (enabled by {})",
-                by_whom(markers::who(&have, true))
-            );
-        }
-        return Ok(code::ENABLED);
-    }
-    let (status, why) = match markers::who(&have, false) {
-        Some(Actor::Admin) => (code::DISABLED_BY_ADMIN, " (disabled by site administrator)"),
-        Some(Actor::Maint) => (code::DISABLED_BY_MAINT, " (disabled by maintainer script)"),
-        None => (code::NOT_FOUND, ""),
-    };
-    if !quiet {
-        output::error(format_args!("No app matches {label}{why}"));
-    }
-    Ok(status)
+    Ok(Answer {
+        label: app_label(ns, name),
+        enabled,
+        by: markers::who(&have, enabled),
+    })
 }
 
-fn list_enabled(layout: &Layout, quiet: bool) -> Result<i32> {
-    let mut count = 0;
+/// One enabled app, for `uwsgi-query` without NAME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnabledApp {
+    pub namespace: Namespace,
+    pub name: OsString,
+    /// Who enabled it; only looked up with `who` (a quiet run needs only
+    /// the count, and so reads no marker).
+    pub by: Option<Actor>,
+}
+
+/// Every enabled app of every namespace, in discovery's order.
+pub fn enabled_apps(layout: &Layout, who: bool) -> Result<Vec<EnabledApp>> {
+    let mut apps = Vec::new();
     for ns in discovery::namespaces(layout)? {
-        count += list_namespace(layout, &ns, quiet)?;
-    }
-    if count == 0 {
-        // a2query -s without a site fails the same way when none is enabled.
-        if !quiet {
-            output::error("No app is enabled");
+        let found = discovery::enabled(layout, &ns)?;
+        let index = if who && !found.instances.is_empty() {
+            Some(markers::MarkerIndex::read(layout, &ns)?)
+        } else {
+            None
+        };
+        for instance in found.instances {
+            let by = index
+                .as_ref()
+                .and_then(|i| markers::who(&i.of(&instance.spec.name), true));
+            apps.push(EnabledApp {
+                namespace: ns.clone(),
+                name: instance.spec.name,
+                by,
+            });
         }
-        return Ok(code::NOT_FOUND);
     }
-    Ok(code::ENABLED)
-}
-
-fn list_namespace(layout: &Layout, ns: &Namespace, quiet: bool) -> Result<usize> {
-    let found = discovery::enabled(layout, ns)?;
-    if quiet {
-        return Ok(found.instances.len());
-    }
-    let index = markers::MarkerIndex::read(layout, ns)?;
-    let mut text = String::new();
-    for instance in &found.instances {
-        let who = markers::who(&index.of(&instance.spec.name), true);
-        text.push_str(&format!(
-            "{} (enabled by {})\n",
-            app_label(ns, &instance.spec.name),
-            by_whom(who)
-        ));
-    }
-    out!("{text}");
-    Ok(found.instances.len())
+    Ok(apps)
 }

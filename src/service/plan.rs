@@ -6,9 +6,10 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::discovery::{self, Discovery};
+use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec, Namespace};
+use crate::name::{Confspec, Namespace};
 use crate::settings::Settings;
 
 use super::report::{Report, Target};
@@ -230,6 +231,15 @@ mod tests {
         assert!(named[2].config.is_none() && named[2].spec.is_some());
         assert!(named[3].spec.is_none(), "not a confspec");
         assert!(named[4].config.is_none(), "a namespace without a dir");
+
+        // What --now hands over comes back as the same targets.
+        let specs: Vec<Confspec> = named.iter().filter_map(|t| t.spec.clone()).collect();
+        let again = plan_specs(&layout, &specs).unwrap();
+        assert_eq!(again.len(), specs.len());
+        for (t, spec) in again.iter().zip(&specs) {
+            assert_eq!(t.spec.as_ref(), Some(spec));
+        }
+        assert_eq!(again[1].config, named[1].config);
     }
 
     #[test]

@@ -22,11 +22,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::config::after_drop::{self, Effect};
-use crate::config::{run_as_with_env, RunAs};
+use crate::config::{run_as_instance, RunAs};
 use crate::discovery::EnabledConfig;
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec, Format};
+use crate::name::{Confspec, Format};
 use crate::process::pidfile;
 use crate::settings::Settings;
 
@@ -72,8 +73,6 @@ pub struct Prepared {
     pub run_as: RunAs,
     /// The arguments after the program.
     pub args: Vec<OsString>,
-    /// Whether its runtime dir was made now (a failed start removes it).
-    pub created_run_dir: bool,
 }
 
 impl<'a> Recipe<'a> {
@@ -93,14 +92,7 @@ impl<'a> Recipe<'a> {
             .inherited_config
             .as_deref()
             .filter(|p| p.exists());
-        let ns = config.spec.namespace.as_os_str().to_string_lossy();
-        let name = config.spec.name.to_string_lossy();
-        run_as_with_env(
-            &config.path,
-            config.format,
-            inherited,
-            &[("deb-confnamespace", &ns), ("deb-confname", &name)],
-        )
+        run_as_instance(&config.path, config.format, inherited, &config.spec)
     }
 
     /// Step 1 and 2: the refusals, then the user.
@@ -229,12 +221,11 @@ impl<'a> Recipe<'a> {
     /// stale pidfile gone, command line.
     pub fn prepare(&self, config: &EnabledConfig) -> std::result::Result<Prepared, Refusal> {
         let run_as = self.check(config)?;
-        let created_run_dir = self.make_dirs(&config.spec)?;
+        self.make_dirs(&config.spec)?;
         self.remove_stale_pidfile(&config.spec)?;
         Ok(Prepared {
             run_as,
             args: self.command_line(config),
-            created_run_dir,
         })
     }
 

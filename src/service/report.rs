@@ -6,7 +6,8 @@
 use std::ffi::OsString;
 
 use crate::discovery::EnabledConfig;
-use crate::name::{display_name, Confspec};
+use crate::display::display_name;
+use crate::name::Confspec;
 
 /// One instance to act on, as named (or as found, for "all").
 #[derive(Debug, Clone)]
@@ -105,11 +106,18 @@ pub struct Report {
     /// Things the administrator should know that did not make it fail
     /// (printed after Debian's progress line, never inside it).
     pub warnings: Vec<String>,
+    /// Whether the run changed what runs: the instance was started,
+    /// stopped, reloaded or restarted (`Done`), or, for a restart that
+    /// failed to start again, stopped. Never for "already", not found, or
+    /// a failure that left it as it was. Automation reads it (`changed` in
+    /// JSON), so it is exact.
+    pub changed: bool,
 }
 
 impl Report {
     pub fn new(target: Target, outcome: Outcome) -> Report {
         Report {
+            changed: matches!(outcome, Outcome::Done { .. }),
             target,
             outcome,
             warnings: Vec::new(),

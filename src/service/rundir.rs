@@ -6,10 +6,11 @@ use std::io;
 use std::os::unix::fs::{lchown, DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
-use crate::name::{display_path, Confspec};
-use crate::safety::{UnsafePath, Writable};
+use crate::name::Confspec;
+use crate::safety::{UnsafePath, WritableBy};
 
 /// Make the runtime dirs of an instance — `/run/uwsgi`, `/run/uwsgi/NS`
 /// and `/run/uwsgi/NS/NAME`, all root:root 0755 — and check each. `true`
@@ -88,11 +89,11 @@ pub fn check_run_dir(path: &Path) -> Result<()> {
     }
     let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
     let why = if uid != 0 {
-        Writable::ByOwner
+        WritableBy::Owner
     } else if mode & 0o002 != 0 {
-        Writable::ByEveryone
+        WritableBy::Everyone
     } else if mode & 0o020 != 0 && gid != 0 {
-        Writable::ByGroup
+        WritableBy::Group
     } else {
         return Ok(());
     };

@@ -70,9 +70,57 @@ impl Root {
 
     /// Add an app file to apps-available.
     pub fn add_app(&self, file_name: &str) -> PathBuf {
+        self.write_app(file_name, "[uwsgi]\nmaster = true\n")
+    }
+
+    /// Add an app file with this text to apps-available.
+    pub fn write_app(&self, file_name: &str, text: &str) -> PathBuf {
         let path = self.available().join(file_name);
-        fs::write(&path, "[uwsgi]\nmaster = true\n").unwrap();
+        fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Enable FILE of apps-available with the relative link uwsgi-enapp
+    /// makes.
+    pub fn enable(&self, file_name: &str) {
+        symlink(
+            Path::new("../apps-available").join(file_name),
+            self.enabled().join(file_name),
+        )
+        .unwrap();
+    }
+
+    /// `run/uwsgi/app/NAME`
+    pub fn run_dir(&self, name: &str) -> PathBuf {
+        self.path("run/uwsgi/app").join(name)
+    }
+
+    /// The inherited config a real system has (the package installs it):
+    /// without it no instance can start, which doctor reports.
+    pub fn inherited(&self, text: &str) -> PathBuf {
+        let conf = self.path("usr/share/uwsgi/conf");
+        fs::create_dir_all(&conf).unwrap();
+        fs::write(conf.join("default.ini"), text).unwrap();
+        conf.join("default.ini")
+    }
+
+    /// Let every user reach the root (0755 down to it): uWSGI drops to
+    /// www-data and must reach its files under it.
+    pub fn reachable(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [self.tmp.path(), self.root.as_path()] {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    /// `uwsgi-apps ARGS…` (OS strings: names that are not UTF-8), where a
+    /// hang is a failure, not a stuck test run.
+    pub fn apps_os(&self, args: &[&std::ffi::OsStr]) -> Output {
+        self.cmd("uwsgi-apps")
+            .args(args)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .expect("run the binary")
     }
 
     pub fn applet(&self, applet: &str) -> PathBuf {

@@ -13,5 +13,5 @@ function __uwsgi_apps_service_at --argument-names position
     end
 end
 
-complete -c service -n '__uwsgi_apps_service_at command' -f -a 'start stop reload force-reload restart status'
+complete -c service -n '__uwsgi_apps_service_at command' -f -a 'start stop status restart reload force-reload'
 complete -c service -n '__uwsgi_apps_service_at names' -f -a '(__uwsgi_apps_names confnames)'

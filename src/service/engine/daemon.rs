@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::discovery::EnabledConfig;
-use crate::name::display_path;
+use crate::display::display_path;
 use crate::process::launch::{self, LaunchSpec};
 use crate::process::notify::NotifySocket;
-use crate::process::{pidfile, procfs, wait, Master};
+use crate::process::{pidfile, wait, Master};
 
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 use crate::service::plan::KILL_GRACE;
@@ -22,14 +22,6 @@ use crate::service::rundir;
 /// How long a stopping master may take before it gets its SIGINT again;
 /// uWSGI normally stops in about a second.
 const STOP_NUDGE: Duration = Duration::from_secs(3);
-
-/// How old an instance's youngest worker must be before SIGINT reaches it.
-/// A uWSGI 2.0.21 worker a few milliseconds old still runs the master's
-/// inherited signal handlers, so the SIGINT the master forwards to it is
-/// lost and the master then waits its 60 s worker mercy (our stop would end
-/// in SIGKILL after --timeout). Measured: 1.0 s when signalled 0.3 s after
-/// the start, 30 s (our SIGKILL) when signalled at once.
-const WORKER_SETTLE: Duration = Duration::from_millis(500);
 
 pub struct DaemonEngine<'a> {
     cx: &'a Context<'a>,
@@ -122,7 +114,7 @@ impl<'a> DaemonEngine<'a> {
     ///
     /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
     /// of its READY=1: the stop lets fresh workers settle before
-    /// signalling (`WORKER_SETTLE`), and every `STOP_NUDGE` a master still
+    /// signalling (`launch::stop_settle_delay`), and every `STOP_NUDGE` a master still
     /// there gets SIGINT again, in case the master itself lost it. Only
     /// the master: workers are never signalled.
     fn wait_exit_or_kill(&self, masters: &[&Master]) -> Vec<bool> {
@@ -177,18 +169,6 @@ impl<'a> DaemonEngine<'a> {
     }
 }
 
-/// How long to wait so that every master's youngest worker is at least
-/// `WORKER_SETTLE` old: one wait for all instances, at most `WORKER_SETTLE`.
-fn settle_delay(masters: &[&Master]) -> Duration {
-    masters
-        .iter()
-        .flat_map(|m| procfs::children(m.pid()))
-        .filter_map(procfs::uptime)
-        .map(|age| WORKER_SETTLE.saturating_sub(age))
-        .max()
-        .unwrap_or(Duration::ZERO)
-}
-
 impl Engine for DaemonEngine<'_> {
     /// At most `jobs` at once, each on its own thread: a start mostly
     /// waits (for Python to load the app).
@@ -227,7 +207,8 @@ impl Engine for DaemonEngine<'_> {
             }
         }
         let masters: Vec<&Master> = running.iter().map(|(_, m)| m).collect();
-        let settle = settle_delay(&masters);
+        let pids: Vec<i32> = masters.iter().map(|m| m.pid()).collect();
+        let settle = launch::stop_settle_delay(&pids);
         if !settle.is_zero() {
             std::thread::sleep(settle);
         }

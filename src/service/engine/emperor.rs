@@ -33,8 +33,9 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
+use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
-use crate::name::{display_path, Confspec};
+use crate::name::Confspec;
 use crate::process::identity::open_pidfd;
 use crate::process::launch;
 use crate::process::notify::NotifySocket;
@@ -198,7 +199,7 @@ impl<'a> EmperorEngine<'a> {
     fn emperor_lock(&self) -> Result<crate::lock::Lock> {
         let path = crate::lock::LockPath::new(self.cx.layout.lock_dir(), ["emperor", "lock"]);
         crate::lock::acquire(&path, self.cx.options.lock_wait, &mut |holder| {
-            crate::output::notice(format!(
+            crate::stdio::notice(format!(
                 "waiting for {holder}, which is starting or stopping the Emperor"
             ))
         })
@@ -313,7 +314,7 @@ impl EmperorEngine<'_> {
                 }
                 if master.as_ref().is_some_and(|(p, _)| *p == from) {
                     if let Some(st) = msg.status() {
-                        last_status = Some(crate::name::sanitize(st.as_ref()).into_owned());
+                        last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
                     }
                 }
             }

@@ -3,9 +3,14 @@
 //! results; below it an engine starts, stops, reloads and inspects a set
 //! of instances, each launched by the one recipe (`service::recipe`).
 //!
-//! * `daemon` — one detached uWSGI per app, run by this program (SPEC §4).
+//! * `daemon` — one detached uWSGI per app, run by this program (SPEC §4);
+//! * `systemd` — one `uwsgi@NAME.service` unit per app;
+//! * `emperor` — one uWSGI Emperor over this program's vassal links;
+//! * `reload` — the reload that every engine knowing the master's pid
+//!   shares.
 //!
-//! A new engine is a new file here and one arm in `select`.
+//! A new engine is a new file here and one arm in `select`
+//! (docs/design.md).
 
 pub mod daemon;
 pub mod emperor;
@@ -17,7 +22,7 @@ use std::time::Duration;
 use crate::discovery::EnabledConfig;
 use crate::layout::Layout;
 use crate::name::Confspec;
-use crate::process::{pidfile, procfs, Daemon, Master, Pidfile};
+use crate::process::{procfs, Daemon, Master, Pidfile};
 use crate::settings::{EngineKind, Settings};
 
 use super::plan::Options;
@@ -104,15 +109,17 @@ impl<'a> Context<'a> {
     /// uid the config says (read only when the pidfile names a process, so
     /// that 1,000 stopped instances cost no config reads).
     pub fn probe(&self, instance: Instance<'_>) -> crate::error::Result<(Option<Master>, Pidfile)> {
-        let file = pidfile::read(&self.layout.pidfile(instance.spec))?;
-        let master = file.pid().and_then(|pid| {
-            let user = instance
-                .config
-                .and_then(|c| self.recipe().run_as(c).ok())
-                .map(|r| r.uid);
-            Master::of_instance(pid, &self.daemon, instance.spec, user)
-        });
-        Ok((master, file))
+        Master::of_pidfile(
+            &self.layout.pidfile(instance.spec),
+            &self.daemon,
+            instance.spec,
+            || {
+                instance
+                    .config
+                    .and_then(|c| self.recipe().run_as(c).ok())
+                    .map(|r| r.uid)
+            },
+        )
     }
 
     /// LSB status from the pidfile and the identity rule.
@@ -152,8 +159,8 @@ pub fn log_warnings(log: &std::path::Path, offset: u64) -> Vec<String> {
             };
             format!(
                 "{what}; its log says: {}; see {}",
-                crate::name::sanitize(line.as_ref()),
-                crate::name::display_path(log)
+                crate::display::sanitize(line.as_ref()),
+                crate::display::display_path(log)
             )
         })
         .collect()

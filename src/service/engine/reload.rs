@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::name::{display_path, Confspec};
+use crate::display::display_path;
+use crate::name::Confspec;
 use crate::process::identity::open_pidfd;
 use crate::process::launch::{self, SETTLE_MAX};
 use crate::process::notify::NotifySocket;

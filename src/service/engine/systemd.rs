@@ -28,13 +28,6 @@ use crate::service::report::{InstanceStatus, Outcome};
 
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 
-/// The template every app's unit is an instance of.
-pub const TEMPLATE: &str = "uwsgi@.service";
-
-/// The unit that groups them (`systemctl start uwsgi` starts every
-/// enabled app).
-pub const GROUP_UNIT: &str = "uwsgi.service";
-
 /// The longest unit name systemd accepts.
 const MAX_UNIT_NAME: usize = 255;
 
@@ -79,7 +72,7 @@ pub fn parse_instance(instance: &str) -> Result<Confspec> {
     let bad = |why: &str| {
         Error::Failed(format!(
             "{} is not a unit instance of this program: {why}",
-            crate::name::display_name(OsStr::new(instance))
+            crate::display::display_name(OsStr::new(instance))
         ))
     };
     let (ns, name) = match instance.split_once(':') {
@@ -240,7 +233,7 @@ impl<'a> SystemdEngine<'a> {
             reason: format!(
                 "{} failed to start: {why}; see {} and `journalctl -u {}`",
                 state.id,
-                crate::name::display_path(&log),
+                crate::display::display_path(&log),
                 state.id
             ),
             log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
