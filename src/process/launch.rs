@@ -297,9 +297,12 @@ pub fn workers_settled(master: i32) -> bool {
 pub const SETTLE_MAX: Duration = Duration::from_secs(2);
 
 /// How old an instance's youngest worker must be before a stop's SIGINT
-/// reaches it: the same settling as `workers_settled`, judged by age, so
-/// that a stop of many instances makes one short wait for all of them
-/// instead of watching each. A uWSGI 2.0.21 worker a few milliseconds old
+/// or a reload's signal reaches it: the same settling as
+/// `workers_settled`, judged by age, so that a stop of many instances
+/// makes one short wait for all of them instead of watching each (and a
+/// reload, which also checks `workers_settled`, has a margin: a threaded
+/// worker that lost the brutal reload's signal under heavy load hung for
+/// the master's whole 60 s mercy). A uWSGI 2.0.21 worker a few milliseconds old
 /// still runs the master's inherited signal handlers, so the SIGINT the
 /// master forwards to it is lost and the master then waits its 60 s worker
 /// mercy (our stop would end in SIGKILL after --timeout). Measured: 1.0 s
@@ -307,10 +310,10 @@ pub const SETTLE_MAX: Duration = Duration::from_secs(2);
 /// at once.
 const WORKER_SETTLE: Duration = Duration::from_millis(500);
 
-/// How long a stop waits before it signals `masters`, so that every
-/// master's youngest worker is at least `WORKER_SETTLE` old: one wait for
-/// all instances, at most `WORKER_SETTLE`.
-pub fn stop_settle_delay(masters: &[i32]) -> Duration {
+/// How long to wait before signalling `masters`, so that every master's
+/// youngest worker is at least `WORKER_SETTLE` old: one wait for all
+/// instances, at most `WORKER_SETTLE`.
+pub fn settle_delay(masters: &[i32]) -> Duration {
     masters
         .iter()
         .flat_map(|&m| procfs::children(m))

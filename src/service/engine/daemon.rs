@@ -208,7 +208,7 @@ impl Engine for DaemonEngine<'_> {
         }
         let masters: Vec<&Master> = running.iter().map(|(_, m)| m).collect();
         let pids: Vec<i32> = masters.iter().map(|m| m.pid()).collect();
-        let settle = launch::stop_settle_delay(&pids);
+        let settle = launch::settle_delay(&pids);
         if !settle.is_zero() {
             std::thread::sleep(settle);
         }

@@ -73,6 +73,10 @@ pub fn reload(
     wait_until(deadline.min(settled_by), master, || {
         launch::workers_settled(master.pid())
     });
+    let young = launch::settle_delay(&[master.pid()]);
+    if !young.is_zero() {
+        std::thread::sleep(young);
+    }
 
     let waiting = match Reloading::before(cx, instance, master, listen) {
         Ok(w) => w,
