@@ -117,6 +117,7 @@ fn shell_scripts_pass_shellcheck() {
             &t.join("scripts/build-deb"),
             &t.join("scripts/regen-assets"),
             &t.join("tests/package/e2e.sh"),
+            &t.join("ansible/tests/run.sh"),
         ],
     );
     shellcheck(
