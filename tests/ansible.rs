@@ -89,7 +89,10 @@ fn the_collection_manages_apps_under_a_temporary_root() {
         "run.sh did not finish its scenarios:\n{output}"
     );
     // What each scenario took, for the log of a passing run.
-    for line in output.lines().filter(|l| l.starts_with("== ") && l.contains(": exit ")) {
+    for line in output
+        .lines()
+        .filter(|l| l.starts_with("== ") && l.contains(": exit "))
+    {
         println!("{line}");
     }
 }

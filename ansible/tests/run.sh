@@ -145,7 +145,7 @@ for dir in $(echo "$PATH" | tr ':' ' ') /usr/sbin /usr/local/sbin /sbin; do
 done
 
 cat > "$tmp/vars.json" <<EOF
-{"root": "$root", "binary": "$binary", "port_hello": $port_hello,
+{"root": "$root", "binary": "$binary", "wsgi_file": "$root/srv/app.py", "port_hello": $port_hello,
  "port_other": $port_other, "port_fresh": $port_fresh, "port_side": $port_side,
  "installed": $installed}
 EOF
