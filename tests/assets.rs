@@ -118,6 +118,7 @@ fn shell_scripts_pass_shellcheck() {
             &t.join("scripts/regen-assets"),
             &t.join("tests/package/e2e.sh"),
             &t.join("ansible/tests/run.sh"),
+            &t.join("ansible/tests/lint.sh"),
         ],
     );
     shellcheck(
