@@ -983,8 +983,7 @@ impl Played {
     fn recap(&self, key: &str) -> u32 {
         self.text
             .lines()
-            .filter(|l| l.starts_with("localhost") && l.contains(" ok="))
-            .last()
+            .rfind(|l| l.starts_with("localhost") && l.contains(" ok="))
             .and_then(|l| {
                 l.split_whitespace()
                     .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
