@@ -8,10 +8,14 @@ set -eu
 # the shells the completions are loaded in, the measuring tools, and what the
 # systemd harness (tests/common/systemd.rs) boots and enters namespaces with:
 # systemd itself (installed, never PID 1 of the machine), unshare/nsenter
-# (util-linux) and mount.
+# (util-linux) and mount; and Ansible, whose playbooks drive the collection
+# in ansible/ (ansible-core), with its linters (ansible-lint; ansible-test,
+# which comes with ansible-core, makes its virtual environments with
+# python3-venv and gets pip's wheel with python3-pip).
 PACKAGES="uwsgi-core uwsgi-plugin-python3 apache2 libsqlite3-dev pkg-config
   debhelper dpkg-dev lintian mandoc shellcheck bash-completion zsh fish
-  sqlite3 curl time hyperfine procps passwd systemd util-linux mount"
+  sqlite3 curl time hyperfine procps passwd systemd util-linux mount
+  ansible-core ansible-lint python3-venv python3-pip"
 
 missing=""
 for p in $PACKAGES; do

@@ -23,6 +23,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+# The Ansible collection's linters: ansible-lint, ansible-test sanity (its
+# playbooks run against the real uWSGI in cargo test: tests/ansible.rs).
+echo "== Ansible collection: ansible-lint, ansible-test sanity"
+logged sh ansible/tests/lint.sh
 echo "== cargo test"
 logged cargo test --locked
 

@@ -117,6 +117,8 @@ fn shell_scripts_pass_shellcheck() {
             &t.join("scripts/build-deb"),
             &t.join("scripts/regen-assets"),
             &t.join("tests/package/e2e.sh"),
+            &t.join("ansible/tests/run.sh"),
+            &t.join("ansible/tests/lint.sh"),
         ],
     );
     shellcheck(

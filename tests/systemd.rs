@@ -863,3 +863,186 @@ fn the_group_unit_runs_an_emperor_under_engine_emperor() {
         "something outlived the stop"
     );
 }
+
+/// The playbooks of `ansible/tests/` (the same files `run.sh` runs under a
+/// temporary root with the daemon engine), run by `ansible-playbook` inside
+/// the namespace against localhost (`connection: local`), with no `root`
+/// and no `binary`: the modules find `/usr/sbin/uwsgi-apps`, which routes
+/// every action through the app's unit. Check mode changes nothing; a
+/// converge is changed, then ok; the handler reloads the unit (same main
+/// PID) and the new config answers at once; a broken app fails its task
+/// with its log's tail; disabled and stopped leaves every unit inactive.
+#[test]
+fn the_ansible_collection_drives_the_units() {
+    let Some(h) = Host::boot("") else { return };
+    assert!(
+        Path::new("/usr/bin/ansible-playbook").exists(),
+        "ansible-playbook is missing: install ansible-core (scripts/deps.sh does)"
+    );
+    let srv = h.tmp.path().join("srv");
+    fs::write(
+        srv.join("greet.py"),
+        "import os\n\n\
+         def application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [(os.environ.get('GREETING', 'hello') + ' '\n             \
+         + os.environ.get('UWSGI_DEB_CONFNAME', '?')).encode()]\n",
+    )
+    .unwrap();
+    chmod(&srv.join("greet.py"), 0o644);
+    // Available, not enabled: other and fresh serve, broken dies loading.
+    let available = h.tmp.path().join("etc-uwsgi/apps-available");
+    for (name, port, file) in [
+        ("other", 8002, "greet.py"),
+        ("fresh", 8003, "greet.py"),
+        ("broken", 8004, "missing.py"),
+    ] {
+        let path = available.join(format!("{name}.ini"));
+        fs::write(
+            &path,
+            format!(
+                "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\n\
+                 wsgi-file = /srv/uwsgi-test/{file}\nneed-app = true\nprocesses = 1\n"
+            ),
+        )
+        .unwrap();
+        chmod(&path, 0o644);
+    }
+    let enabled = h.tmp.path().join("etc-uwsgi/apps-enabled");
+    let enabled_now = || fs::read_dir(&enabled).unwrap().count();
+
+    let out = playbook(&h, "check", &["--check", "--diff"]);
+    assert_eq!(out.recap("changed"), 1, "{}", out.text);
+    assert_eq!(enabled_now(), 0, "check mode enabled an app");
+    assert_eq!(
+        fs::read_dir(h.tmp.path().join("lib")).unwrap().count(),
+        0,
+        "check mode wrote a state marker"
+    );
+    assert_eq!(h.sd.is_active("uwsgi@fresh.service"), "inactive");
+
+    let converge = ["--diff", "-e", "greeting=hello"];
+    let out = playbook(&h, "converge", &converge);
+    assert_eq!(out.recap("changed"), 4, "{}", out.text);
+    assert_eq!(h.sd.is_active("uwsgi@hello.service"), "active");
+    assert_eq!(h.sd.is_active("uwsgi@other.service"), "active");
+    assert_eq!(h.http_wait(8001), "hello hello");
+    assert_eq!(h.http_wait(8002), "hello other");
+    let out = playbook(&h, "converge", &converge);
+    assert_eq!(out.recap("changed"), 0, "{}", out.text);
+
+    let hello = h.main_pid("uwsgi@hello.service");
+    let other = h.main_pid("uwsgi@other.service");
+    let out = playbook(&h, "converge", &["--diff", "-e", "greeting=howdy"]);
+    assert_eq!(out.recap("changed"), 2, "{}", out.text);
+    assert!(
+        out.text.contains("RUNNING HANDLER [Reload uwsgi app]"),
+        "{}",
+        out.text
+    );
+    // With wait, the reload is over when the play is: no retry here.
+    assert_eq!(h.sd.http_get(8001), Ok("howdy hello".to_string()));
+    assert_eq!(
+        h.main_pid("uwsgi@hello.service"),
+        hello,
+        "reloaded, not restarted"
+    );
+    assert_eq!(h.main_pid("uwsgi@other.service"), other);
+
+    let out = playbook(&h, "broken", &[]);
+    assert_eq!(out.code, Some(2), "{}", out.text);
+    assert_eq!(out.recap("failed"), 1, "{}", out.text);
+    assert!(
+        out.text.contains("uwsgi@broken.service") && out.text.contains("last lines of its log"),
+        "{}",
+        out.text
+    );
+    assert!(out.text.contains("missing.py"), "{}", out.text);
+
+    let out = playbook(&h, "teardown", &["--diff"]);
+    assert_eq!(out.recap("changed"), 1, "{}", out.text);
+    for unit in ["hello", "other", "fresh", "broken"] {
+        assert_ne!(
+            h.sd.is_active(&format!("uwsgi@{unit}.service")),
+            "active",
+            "{unit}"
+        );
+    }
+    assert!(h.sd.http_get(8001).is_err());
+    assert_eq!(enabled_now(), 0);
+}
+
+/// What one ansible-playbook run printed and how it exited.
+struct Played {
+    code: Option<i32>,
+    text: String,
+}
+
+impl Played {
+    /// A count of the play recap (`changed`, `failed`, …).
+    fn recap(&self, key: &str) -> u32 {
+        self.text
+            .lines()
+            .rfind(|l| l.starts_with("localhost") && l.contains(" ok="))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {key}= in the recap:\n{}", self.text))
+    }
+}
+
+/// `ansible-playbook ansible/tests/playbooks/NAME.yml ARGS…` inside the
+/// namespace, with the tests' ansible.cfg and inventory, and its own
+/// writable HOME and temporary dirs (the host's root is read-only there).
+fn playbook(h: &Host, name: &str, args: &[&str]) -> Played {
+    let tests = repo("ansible/tests");
+    let collections = repo("ansible");
+    let book = tests.join(format!("playbooks/{name}.yml"));
+    let mut all: Vec<String> = [
+        "env",
+        "HOME=/tmp/ansible-home",
+        "ANSIBLE_LOCAL_TEMP=/tmp/ansible-local",
+        "ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote",
+        "ANSIBLE_NOCOLOR=1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    all.push(format!(
+        "ANSIBLE_CONFIG={}",
+        tests.join("ansible.cfg").display()
+    ));
+    all.push(format!(
+        "ANSIBLE_COLLECTIONS_PATH={}",
+        collections.display()
+    ));
+    all.extend(
+        [
+            "ansible-playbook",
+            "-i",
+            &tests.join("inventory").to_string_lossy(),
+            "-e",
+            "port_hello=8001",
+            "-e",
+            "wsgi_file=/srv/uwsgi-test/greet.py",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.push(book.to_string_lossy().into_owned());
+    let argv: Vec<&str> = all.iter().map(String::as_str).collect();
+    let out = h.sd.run_within(Duration::from_secs(180), &argv);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("Traceback"), "a Python traceback:\n{text}");
+    Played {
+        code: out.status.code(),
+        text,
+    }
+}
