@@ -82,6 +82,13 @@ impl<'a> Service<'a> {
                         spec,
                         config: Some(config),
                     }),
+                    // Disabled while it ran: it has no config any more,
+                    // but it runs, and a stop reaches it — say so, as
+                    // `list` does. Otherwise there is no such instance.
+                    (Some(spec), None) => match self.engine.status(Instance { spec, config: None }) {
+                        running @ InstanceStatus::Running { .. } => running,
+                        _ => InstanceStatus::Unknown,
+                    },
                     _ => InstanceStatus::Unknown,
                 };
                 let report = Report::new(target.clone(), Outcome::Status(status));
