@@ -83,10 +83,8 @@ fn bench_emperor_engine() {
     under_root("emperor", "ENGINE=emperor\n");
 }
 
-#[test]
-#[ignore]
-fn bench_systemd_engine() {
-    let n = n();
+/// A manager with the package's units and N enabled apps.
+fn systemd_host(n: usize) -> Option<(Systemd, tempfile::TempDir)> {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     live::chmod(t, 0o755);
@@ -129,7 +127,7 @@ fn bench_systemd_engine() {
         )
         .unwrap();
     }
-    let Some(sd) = Systemd::builder()
+    let sd = Systemd::builder()
         .unit_file_as(
             repo.join("debian/uwsgi-apps.uwsgi@.service"),
             "uwsgi@.service",
@@ -148,8 +146,15 @@ fn bench_systemd_engine() {
         .bind(t.join("log"), "/var/log/uwsgi")
         .bind(t.join("lib"), "/var/lib/uwsgi")
         .bind_ro(t.join("srv"), "/srv/uwsgi-test")
-        .boot()
-    else {
+        .boot()?;
+    Some((sd, tmp))
+}
+
+#[test]
+#[ignore]
+fn bench_systemd_engine() {
+    let n = n();
+    let Some((sd, _tmp)) = systemd_host(n) else {
         return;
     };
     let start = timed("systemctl start uwsgi", || {
@@ -172,4 +177,27 @@ fn bench_systemd_engine() {
     settle();
     let one = timed("stop one", || sd.systemctl(&["stop", "uwsgi@a000.service"]));
     row("systemd", n, start, stop, one);
+}
+
+/// Where a systemd stop of many spends its time: the units' own stop
+/// (SIGINT, uWSGI's exit, ExecStopPost) against the group unit's.
+#[test]
+#[ignore]
+fn bench_systemd_stop_parts() {
+    let n = n();
+    let Some((sd, _tmp)) = systemd_host(n) else {
+        return;
+    };
+    for how in [
+        &["start", "uwsgi.service"][..],
+        &["stop", "uwsgi@*.service"],
+        &["start", "uwsgi.service"],
+        &["stop", "uwsgi.service"],
+    ] {
+        if how[0] == "stop" {
+            settle();
+        }
+        let d = timed("systemctl", || sd.systemctl(how));
+        println!("systemctl {}: {:.2} s", how.join(" "), d.as_secs_f64());
+    }
 }

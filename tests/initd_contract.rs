@@ -1110,9 +1110,17 @@ fn enapp_now_starts_disapp_now_stops_and_list_shows_what_runs() {
     // stopped by name.
     let o = l.apps(&["status", "hello"]);
     assert_eq!(code(&o), 0, "running: {}", stdout(&o));
-    assert!(stdout(&o).contains(&format!("running (pid {pid}")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("running (pid {pid}")),
+        "{}",
+        stdout(&o)
+    );
     expect(&l.apps(&["stop", "hello"]), 0, "hello: stopped\n");
-    assert_eq!(code(&l.apps(&["status", "hello"])), 4, "no such app, once stopped");
+    assert_eq!(
+        code(&l.apps(&["status", "hello"])),
+        4,
+        "no such app, once stopped"
+    );
     assert!(!alive(pid));
 
     let o = l.r.run("uwsgi-enapp", &["--now", "hello"]);

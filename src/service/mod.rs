@@ -85,7 +85,8 @@ impl<'a> Service<'a> {
                     // Disabled while it ran: it has no config any more,
                     // but it runs, and a stop reaches it — say so, as
                     // `list` does. Otherwise there is no such instance.
-                    (Some(spec), None) => match self.engine.status(Instance { spec, config: None }) {
+                    (Some(spec), None) => match self.engine.status(Instance { spec, config: None })
+                    {
                         running @ InstanceStatus::Running { .. } => running,
                         _ => InstanceStatus::Unknown,
                     },

@@ -383,12 +383,24 @@ pub fn chmod(path: &Path, mode: u32) {
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
-/// A port of 127.0.0.1 that was free a moment ago.
+/// A port of 127.0.0.1 that was free a moment ago, below the kernel's
+/// ephemeral range (32768-60999 here): a port the kernel hands out (bind
+/// to port 0) is handed out again to the next outgoing connection, and an
+/// app that binds it a moment later then finds it in use. Each test
+/// process takes its ports from its own stretch of 20000-32767, in turn.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_700;
+    let base = std::process::id() * 397 % SPAN;
+    for _ in 0..SPAN {
+        let port = (LOW + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port of 127.0.0.1 in {LOW}-{}", LOW + SPAN)
 }
 
 /// One HTTP/1.0 GET of `/`: the body of a 200 answer, or what went wrong.
