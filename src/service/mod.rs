@@ -379,7 +379,12 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(("status", vec![instance.spec.name.to_string_lossy().into()]));
-            InstanceStatus::Running { pid: 7 }
+            // As the real engines: an instance with a config runs here;
+            // one without (disabled, or never enabled) does not.
+            match instance.config {
+                Some(_) => InstanceStatus::Running { pid: 7 },
+                None => InstanceStatus::NotRunning,
+            }
         }
     }
 
@@ -615,7 +620,15 @@ mod tests {
         let spec = Confspec::parse("a".as_ref()).unwrap();
         let _held = crate::lock::instance(&s.layout, &spec, LONG, &mut |_| {}).unwrap();
         let (reports, _, calls) = run(&s, Operation::Status, &["a", "-nope"], Script::new(), LONG);
-        assert_eq!(calls, [("status", vec!["a".to_owned()])]);
+        // The engine is asked about an app with no config too (it may
+        // have been disabled while it ran); not running, it is unknown.
+        assert_eq!(
+            calls,
+            [
+                ("status", vec!["a".to_owned()]),
+                ("status", vec!["nope".to_owned()])
+            ]
+        );
         assert_eq!(
             outcomes(&reports),
             [
