@@ -363,8 +363,6 @@ for _ in $(seq "$FLOOR_RUNS"); do
     wait "$floor_pid" || true
     t1=$(now_us)
     floor_pid=
-sampled_pid=
-load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
     floors+=($((t1 - t0)))
 done
 T[floor]=$(printf '%s\n' "${floors[@]}" | median)
