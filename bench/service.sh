@@ -31,8 +31,8 @@
 #   QUIET_BUSY=25        before each start at scale, wait until the CPUs were
 #   QUIET_WAIT=120         at most this % busy for a second (at most this
 #                          many seconds; then the figure is marked `!`)
-#   SCALE_NOISE=25       a start at scale during which other work took more
-#   SCALE_TRIES=3          than this % of the CPUs is done again, this many
+#   SCALE_NOISE=50       a start at scale during which other work took more
+#   SCALE_TRIES=2          than this % of the CPUs is done again, this many
 #                          times at most (the least disturbed one counts)
 #
 # Needs, as root: uwsgi-core, uwsgi-plugin-python3, dpkg (start-stop-daemon),
@@ -76,8 +76,8 @@ SCALE_ONLY=${SCALE_ONLY:-0}
 SCALE_CMD=${SCALE_CMD:-initd start}
 QUIET_BUSY=${QUIET_BUSY:-25}
 QUIET_WAIT=${QUIET_WAIT:-120}
-SCALE_NOISE=${SCALE_NOISE:-25}
-SCALE_TRIES=${SCALE_TRIES:-3}
+SCALE_NOISE=${SCALE_NOISE:-50}
+SCALE_TRIES=${SCALE_TRIES:-2}
 hz=$(getconf CLK_TCK) # the unit of /proc/stat and /proc/PID/stat
 scale_user=www-data # what Debian's default.ini says
 
@@ -117,6 +117,7 @@ chmod 755 "$work" # apt's sandbox user writes the download here
 floor_pid=
 sampled_pid=
 declare -A h_pid=() h_in=() h_out=() # the helpers of section (d)
+declare -A mounted=()                 # tmpfs mounts of section (d), undone on exit
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Every uWSGI process this run started names $work/ on its command line (the
@@ -151,6 +152,7 @@ cleanup() {
     trap - EXIT INT TERM
     for pid in $floor_pid $sampled_pid "${h_pid[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     kill_ours
+    for dir in "${!mounted[@]}"; do umount "$dir" 2>/dev/null || echo "bench/service.sh: cannot unmount $dir" >&2; done
     if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
         echo "work directory kept: $work" >&2
     else
@@ -801,13 +803,33 @@ make_scale_root() {
     done
 }
 
+# fresh_run ROOT: an empty ROOT/run, on a tmpfs of its own as /run is on
+# Debian (here / holds /run: on ext4, making files in a directory just
+# emptied costs several times more, and ours makes its run dirs while
+# timed, the floor beforehand); a plain directory if mounting fails.
+fresh_run() {
+    local d=$1/run
+    if [ -n "${mounted[$d]:-}" ]; then
+        umount "$d" || die "cannot unmount $d"
+        unset "mounted[$d]"
+    fi
+    rm -rf "$d"
+    mkdir -p "$d"
+    if mount -t tmpfs -o mode=755,size=256m bench-run "$d" 2>/dev/null; then
+        mounted[$d]=1
+    elif [ -z "${S[tmpfs]:-}" ]; then
+        note "cannot mount a tmpfs on $d: the run dirs stay on $(findmnt -no FSTYPE -T "$d")"
+        S[tmpfs]=no
+    fi
+}
+
 # scale_reset ROOT N: nothing of this run's uWSGI alive, ROOT's run dirs
 # and logs gone, exactly the first N apps enabled; writes ROOT/sockets.
 scale_reset() {
     local r=$1 n=$2 i=0 name
     kill_ours
-    rm -rf "${r:?}/run" "$r"/var/log/uwsgi/app/*.log "$r"/etc/uwsgi/apps-enabled/*.ini
-    mkdir -p "$r/run"
+    rm -rf "$r"/var/log/uwsgi/app/*.log "$r"/etc/uwsgi/apps-enabled/*.ini
+    fresh_run "$r"
     : >"$r/sockets"
     while [ "$i" -lt "$n" ]; do
         name=$(printf 'app%04d' "$i")
@@ -983,8 +1005,8 @@ print_scale() {
 
 start of N apps at once: ours against the floor (the same uWSGI command lines spawned at once by a bare
 loop) and Debian's script; trivial apps (python3 wsgi-file), Debian's default.ini with workers = $SCALE_WORKERS,
-uid/gid/chown-socket $scale_user; each start from nothing, timed until every instance has answered a request
-on its socket; median of $SCALE_RUNS runs, each after the CPUs were at most $QUIET_BUSY% busy for a second,
+uid/gid/chown-socket $scale_user; $([ "${S[tmpfs]:-}" = no ] && echo "run dirs on disk" || echo "run dirs on a tmpfs (as /run)"), logs on disk;
+each start from nothing, timed until every instance has answered a request on its socket; median of $SCALE_RUNS runs, each after the CPUs were at most $QUIET_BUSY% busy for a second,
 done again (up to $SCALE_TRIES times) when others' work took more than $SCALE_NOISE% of the CPUs meanwhile
 
 EOF
@@ -1080,7 +1102,7 @@ EOF
 }
 
 # --- the run -----------------------------------------------------------------
-declare -A S # S[N.SIDE.RUN]: "wall serving cpu busy" of one start at scale
+declare -A S # S[N.SIDE.RUN]: one start at scale (see scale_try); S[tmpfs]
 [ "$SCALE_ONLY" = 1 ] || measure_small
 [ -z "$SCALE" ] || [ "$DEBIAN_ONLY" = 1 ] || measure_scale
 
