@@ -152,7 +152,7 @@ cleanup() {
     trap - EXIT INT TERM
     for pid in $floor_pid $sampled_pid "${h_pid[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     kill_ours
-    for dir in "${!mounted[@]}"; do umount "$dir" 2>/dev/null || echo "bench/service.sh: cannot unmount $dir" >&2; done
+    for dir in "${!mounted[@]}"; do unmount "$dir" || echo "bench/service.sh: cannot unmount $dir" >&2; done
     if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
         echo "work directory kept: $work" >&2
     else
@@ -803,6 +803,17 @@ make_scale_root() {
     done
 }
 
+# unmount DIR: a killed uWSGI may hold its socket on DIR for a moment
+# after it stopped counting as live: wait, then detach it lazily.
+unmount() {
+    local i=0
+    while ! umount "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -gt 50 ] && { umount -l "$1"; return; }
+        sleep 0.1
+    done
+}
+
 # fresh_run ROOT: an empty ROOT/run, on a tmpfs of its own as /run is on
 # Debian (here / holds /run: on ext4, making files in a directory just
 # emptied costs several times more, and ours makes its run dirs while
@@ -810,7 +821,7 @@ make_scale_root() {
 fresh_run() {
     local d=$1/run
     if [ -n "${mounted[$d]:-}" ]; then
-        umount "$d" || die "cannot unmount $d"
+        unmount "$d" || die "cannot unmount $d"
         unset "mounted[$d]"
     fi
     rm -rf "$d"
