@@ -1101,7 +1101,7 @@ EOF
         done
         echo
         echo "peak RSS, target < 16 MB:"
-        printf '  %-44s %s\n' "initd start $N (/usr/bin/time %M)" "$(mb "${R[ours_start]}")  (includes the uWSGI launchers it spawns and reaps)" \
+        printf '  %-44s %s\n' "initd start $N (/usr/bin/time %M)" "$(mb "${R[ours_start]}")  (with any child it reaps)" \
             "initd start $N (VmHWM of uwsgi-apps alone)" "$(mb "${R[ours_start_hwm]}")  (sampled every 10 ms)" \
             "initd stop $N (/usr/bin/time %M)" "$(mb "${R[ours_stop]}")" \
             "initd stop $N (VmHWM of uwsgi-apps alone)" "$(mb "${R[ours_stop_hwm]}")"
