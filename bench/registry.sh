@@ -47,7 +47,7 @@ per_round() {
 root=$work/uwsgi
 mkdir -p "$root/etc/uwsgi/apps-available" "$root/etc/uwsgi/apps-enabled"
 echo '[uwsgi]' > "$root/etc/uwsgi/apps-available/hello.ini"
-export UWSGI_APPS_ROOT=$root
+export UWSGI_APPS_ROOT="$root"
 
 ours() { "$work/bin/uwsgi-enapp" -q hello; "$work/bin/uwsgi-disapp" -q hello; }
 
@@ -106,7 +106,7 @@ mkdir -p "$big/etc/uwsgi/apps-available" "$big/etc/uwsgi/apps-enabled" \
         i=$((i + 1))
     done
 )
-export UWSGI_APPS_ROOT=$big
+export UWSGI_APPS_ROOT="$big"
 lines=$("$work/bin/uwsgi-apps" list | wc -l)
 echo
 echo "uwsgi-apps list over $N available apps ($lines lines):"
