@@ -122,6 +122,7 @@ fn shell_scripts_pass_shellcheck() {
             &t.join("scripts/test.sh"),
             &t.join(".ci/run"),
             &t.join("bench/registry.sh"),
+            &t.join("bench/engines.sh"),
             &t.join("tests/package/e2e.sh"),
             &t.join("ansible/tests/run.sh"),
             &t.join("ansible/tests/lint.sh"),

@@ -49,6 +49,13 @@ fn row(engine: &str, n: usize, start: Duration, stop: Duration, one: Duration) {
         one.as_secs_f64(),
         stop.as_secs_f64() / one.as_secs_f64()
     );
+    // For bench/engines.sh, which takes medians and ratios across runs.
+    println!(
+        "bench-row {engine} {n} {:.3} {:.3} {:.3}",
+        start.as_secs_f64(),
+        stop.as_secs_f64(),
+        one.as_secs_f64()
+    );
 }
 
 fn under_root(engine: &str, settings: &str) {

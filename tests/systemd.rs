@@ -37,6 +37,16 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// Where the source tree is seen inside the namespace: the tree itself may
+/// be below `/tmp` (CI clones there), which the namespace covers with its
+/// own tmpfs, so every host boots with the tree bound here, read-only.
+const SRC_IN_NS: &str = "/usr/src/uwsgi-apps";
+
+/// PATH of the source tree, as a command run inside the namespace sees it.
+fn src(path: &str) -> PathBuf {
+    Path::new(SRC_IN_NS).join(path)
+}
+
 fn show(out: &Output) -> String {
     format!(
         "status {:?}\nstdout: {}\nstderr: {}",
@@ -95,7 +105,8 @@ impl Host {
             .bind_ro(t.join("default"), "/etc/default/uwsgi")
             .bind(t.join("log"), "/var/log/uwsgi")
             .bind(t.join("lib"), "/var/lib/uwsgi")
-            .bind_ro(t.join("srv"), "/srv/uwsgi-test");
+            .bind_ro(t.join("srv"), "/srv/uwsgi-test")
+            .bind_ro(repo(""), SRC_IN_NS);
         let sd = more(sd, t).boot()?;
         Some(Host { tmp, sd })
     }
@@ -215,7 +226,7 @@ fn the_init_script_run_directly_acts_on_one_unit() {
     let Some(h) = Host::boot("") else { return };
     h.app("hello", 8001, "");
     h.app("other", 8002, "");
-    let init = repo("debian/uwsgi-apps.uwsgi.init");
+    let init = src("debian/uwsgi-apps.uwsgi.init");
     let init = init.to_str().unwrap();
     let out = h.sd.run(&["sh", init, "start", "hello"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -739,7 +750,7 @@ fn the_maintscript_helper_touches_only_its_own_app_on_a_systemd_host() {
     )
     .unwrap();
     chmod(&avail, 0o644);
-    let helper = repo("debian/maintscript-helper/uwsgi-apps-maintscript-helper");
+    let helper = src("debian/maintscript-helper/uwsgi-apps-maintscript-helper");
     let script = |name: &str, args: &str, call: &str| -> Output {
         let text = format!(
             "DPKG_MAINTSCRIPT_NAME={name}; DPKG_MAINTSCRIPT_PACKAGE=mine; \
@@ -997,8 +1008,8 @@ impl Played {
 /// namespace, with the tests' ansible.cfg and inventory, and its own
 /// writable HOME and temporary dirs (the host's root is read-only there).
 fn playbook(h: &Host, name: &str, args: &[&str]) -> Played {
-    let tests = repo("ansible/tests");
-    let collections = repo("ansible");
+    let tests = src("ansible/tests");
+    let collections = src("ansible");
     let book = tests.join(format!("playbooks/{name}.yml"));
     let mut all: Vec<String> = [
         "env",
