@@ -186,25 +186,83 @@ fn bench_systemd_engine() {
     row("systemd", n, start, stop, one);
 }
 
-/// Where a systemd stop of many spends its time: the units' own stop
-/// (SIGINT, uWSGI's exit, ExecStopPost) against the group unit's.
+/// Where the systemd engine's start and stop of many spend their time:
+/// through `uwsgi.service` (our `group` commands) against `systemctl`
+/// acting on the N units by name (systemd's own cost, and the floor of
+/// this engine), with the CPU that systemd's PID 1 and journald used
+/// meanwhile.
 #[test]
 #[ignore]
-fn bench_systemd_stop_parts() {
+fn bench_systemd_parts() {
     let n = n();
     let Some((sd, _tmp)) = systemd_host(n) else {
         return;
     };
-    for how in [
-        &["start", "uwsgi.service"][..],
-        &["stop", "uwsgi@*.service"],
-        &["start", "uwsgi.service"],
-        &["stop", "uwsgi.service"],
-    ] {
+    let units: Vec<String> = (0..n).map(|i| format!("uwsgi@a{i:03}.service")).collect();
+    let by_name = |verb: &str| -> Vec<String> {
+        let mut args = vec![verb.to_owned(), "--".to_owned()];
+        args.extend(units.iter().cloned());
+        args
+    };
+    // Each way twice, so that loading the N units (on the first start)
+    // counts against neither.
+    let group = |verb: &str| vec![verb.to_owned(), "uwsgi.service".to_owned()];
+    let steps = [
+        group("start"),
+        group("stop"),
+        by_name("start"),
+        by_name("stop"),
+        group("start"),
+        group("stop"),
+        by_name("start"),
+        by_name("stop"),
+    ];
+    for (k, how) in steps.iter().enumerate() {
         if how[0] == "stop" {
             settle();
         }
-        let d = timed("systemctl", || sd.systemctl(how));
-        println!("systemctl {}: {:.2} s", how.join(" "), d.as_secs_f64());
+        let how: Vec<&str> = how.iter().map(String::as_str).collect();
+        let before = cpu_of_managers(&sd);
+        let d = timed("systemctl", || sd.systemctl(&how));
+        let after = cpu_of_managers(&sd);
+        let what = if k % 4 < 2 {
+            "uwsgi.service"
+        } else {
+            "the units by name"
+        };
+        println!(
+            "systemctl {} {what}: {:.2} s; CPU meanwhile: PID 1 {:.2} s, journald {:.2} s",
+            how[0],
+            d.as_secs_f64(),
+            after.0 - before.0,
+            after.1 - before.1
+        );
     }
+}
+
+/// The CPU seconds (user + system) used so far by the namespace's PID 1
+/// and by its journald, from their `/proc/PID/stat`.
+fn cpu_of_managers(sd: &Systemd) -> (f64, f64) {
+    let out = sd.run(&[
+        "sh",
+        "-c",
+        "cat /proc/1/stat; cat /proc/$(pidof systemd-journald)/stat 2>/dev/null || echo",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ticks = |line: &str| -> f64 {
+        // Fields after the command's closing parenthesis: utime and stime
+        // are the 12th and 13th of them.
+        let Some((_, rest)) = line.rsplit_once(") ") else {
+            return 0.0;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let t: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        t as f64 / 100.0
+    };
+    let mut lines = text.lines();
+    (
+        ticks(lines.next().unwrap_or("")),
+        ticks(lines.next().unwrap_or("")),
+    )
 }
