@@ -217,6 +217,12 @@ fn bench_systemd_parts() {
         by_name("start"),
         by_name("stop"),
     ];
+    // What one look at every unit costs (the group commands take one
+    // before and one after acting).
+    let mut show = vec!["show", "-p", "Id,ActiveState,MainPID", "--"];
+    show.extend(units.iter().map(String::as_str));
+    let d = timed("systemctl show", || sd.systemctl(&show));
+    println!("systemctl show of {n} units: {:.3} s", d.as_secs_f64());
     for (k, how) in steps.iter().enumerate() {
         if how[0] == "stop" {
             settle();
