@@ -144,6 +144,23 @@ fn start_warns_about_an_app_that_loads_nothing() {
             show(&out)
         );
     }
+    // On a terminal both streams are one: the warnings come after the
+    // progress line, never inside it (issue 8.7).
+    let out = std::process::Command::new("sh")
+        .args(["-c", "exec \"$0\" initd restart nohead noplug 2>&1"])
+        .arg(live.r.applet("uwsgi-apps"))
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("UWSGI_APPS_ROOT", &live.r.root)
+        .output()
+        .unwrap();
+    let both = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        both.starts_with("Restarting app server(s): uwsgi -> . . done.\n")
+            && both.contains("warning: nohead: it runs but loaded no app")
+            && both.contains("warning: noplug: it runs but loaded no app"),
+        "one stream: {both}"
+    );
 }
 
 /// Issue 8.7: a `stop` queued behind a `start` that waits for readiness
