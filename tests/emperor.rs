@@ -299,3 +299,71 @@ fn concurrent_starts_and_stops_share_one_emperor() {
     assert_eq!(live::http_wait(pa, HTTP_LIMIT), "hello a");
     ok(&live.initd(&["stop"]));
 }
+
+/// The Emperor killed while a start waits for its vassal: the start fails
+/// at once with the reason (the Emperor's death is watched, not only the
+/// vassal's master, which may not exist yet), leaves no link behind, and
+/// the next start brings up a new Emperor that serves the app. The kill
+/// comes as soon as the Emperor appears, usually before its vassal has
+/// said its pid; either way the start must not wait out its timeout.
+#[test]
+fn an_emperor_killed_during_a_start_fails_it_at_once() {
+    let live = emperor_live();
+    live.write_file(
+        "srv/slow.py",
+        "import time\ntime.sleep(3)\n\
+        def application(e, s):\n    s('200 OK', [])\n    return [b'slow']\n",
+        0o644,
+    );
+    let port = live::free_port();
+    live.app_file(
+        "slow.ini",
+        &format!(
+            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
+            live.r.path("srv/slow.py").display()
+        ),
+    );
+    let began = Instant::now();
+    let outcome = std::thread::scope(|scope| {
+        let start = scope.spawn(|| live.apps(&["start", "--start-timeout", "25", "slow"]));
+        let emperor = loop {
+            let found = live
+                .uwsgi_processes()
+                .into_iter()
+                .find(|&pid| live::cmdline(pid).iter().any(|a| a == "--emperor"));
+            if let Some(pid) = found {
+                break pid;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "no Emperor appeared"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        // SAFETY: a plain kill(2) of a process this test's root started.
+        assert_eq!(unsafe { libc::kill(emperor, libc::SIGKILL) }, 0);
+        start.join().unwrap()
+    });
+    let took = began.elapsed();
+    assert_eq!(outcome.status.code(), Some(1), "{}", show(&outcome));
+    let said = show(&outcome);
+    assert!(
+        said.contains("Emperor") || said.contains("exited before it was ready"),
+        "the reason is given: {}",
+        show(&outcome)
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the start waited {took:?} for an Emperor that was gone (timeout 25 s)"
+    );
+    assert!(
+        fs::read_dir(live.r.path("run/uwsgi-apps/emperor/vassals"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "no vassal link is left behind"
+    );
+    live.wait_no_masters(Duration::from_secs(20));
+    ok(&live.apps(&["start", "slow"]));
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "slow");
+    ok(&live.apps(&["stop", "slow"]));
+}
