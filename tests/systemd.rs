@@ -182,9 +182,32 @@ fn one_app_starts_stops_and_reports_through_its_own_unit() {
     );
     let out = h.apps(&["status", "hello"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // Started again: the same master, and said so.
+    let out = h.apps(&["start", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("hello: already running (pid {pid})")),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(h.main_pid("uwsgi@hello.service"), pid);
     let out = h.apps(&["stop", "hello"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("hello: stopped"),
+        "{}",
+        show(&out)
+    );
     assert_eq!(h.sd.is_active("uwsgi@hello.service"), "inactive");
+    // Stopped again: it was not running.
+    let out = h.apps(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("hello: not running"),
+        "{}",
+        show(&out)
+    );
     assert!(h.sd.http_get(8001).is_err());
     let out = h.apps(&["status", "hello"]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));

@@ -72,7 +72,9 @@ pub fn run(layout: &Layout, action: GroupAction) -> Result<i32> {
             if systemd_units {
                 // Units of apps disabled while they ran: systemd stops
                 // them with this unit (PartOf=); wait until they are.
-                let _ = systemd::systemctl(&["stop", "--", "uwsgi@*.service"]);
+                if let Err(e) = systemd::stop_other_units() {
+                    super::warning(e);
+                }
             }
         }
     }
