@@ -14,6 +14,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use crate::discovery::EnabledConfig;
 use crate::display::display_path;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -64,25 +65,41 @@ pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Res
         ));
         return Ok(exit::REFUSED);
     }
-    let recipe = context.recipe();
-    let prepared = match recipe.prepare(&config) {
-        Ok(p) => p,
-        Err(Refusal::Refused(why)) => {
-            super::error(format_args!("{spec}: {why}"));
-            return Ok(exit::REFUSED);
-        }
-        Err(Refusal::Failed(e)) => return Err(e),
-    };
-    for w in &prepared.run_as.warnings {
-        super::warning(format_args!("{spec}: {w}"));
-    }
     // A supervisor's readiness socket (systemd's, for Type=notify) is the
     // one caller variable uWSGI must see.
     let extra: Vec<(OsString, OsString)> = std::env::var_os("NOTIFY_SOCKET")
         .map(|n| ("NOTIFY_SOCKET".into(), n))
         .into_iter()
         .collect();
-    let env = recipe.environment(&spec, &extra);
+    become_uwsgi(&context, &spec, &config, exit::REFUSED, || extra)
+}
+
+/// The recipe's last steps, shared by `exec` and the Emperor's wrapper:
+/// prepare the instance (a refusal is said and ends in `refused`, the
+/// caller's status for it), say its warnings, then run uWSGI in place of
+/// this program with the recipe's environment and the caller variables
+/// `extra()` gives once the instance is prepared. Returns only when
+/// nothing could be run.
+fn become_uwsgi(
+    context: &Context<'_>,
+    spec: &Confspec,
+    config: &EnabledConfig,
+    refused: i32,
+    extra: impl FnOnce() -> Vec<(OsString, OsString)>,
+) -> Result<i32> {
+    let recipe = context.recipe();
+    let prepared = match recipe.prepare(config) {
+        Ok(p) => p,
+        Err(Refusal::Refused(why)) => {
+            super::error(format_args!("{spec}: {why}"));
+            return Ok(refused);
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    for w in &prepared.run_as.warnings {
+        super::warning(format_args!("{spec}: {w}"));
+    }
+    let env = recipe.environment(spec, &extra());
     let program = recipe.program();
     let err = Command::new(program)
         .args(&prepared.args)
@@ -125,45 +142,28 @@ pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
         ));
         return Ok(VASSAL_EXILE);
     };
-    let recipe = context.recipe();
-    let prepared = match recipe.prepare(&config) {
-        Ok(p) => p,
-        Err(Refusal::Refused(why)) => {
-            super::error(format_args!("{spec}: {why}"));
-            return Ok(VASSAL_EXILE);
-        }
-        Err(Refusal::Failed(e)) => return Err(e),
-    };
-    for w in &prepared.run_as.warnings {
-        super::warning(format_args!("{spec}: {w}"));
-    }
-    let notify = layout.notify_socket(&spec);
-    let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| {
-            k.to_str().is_some_and(|k| {
-                matches!(
-                    k,
-                    "UWSGI_EMPEROR_FD" | "UWSGI_EMPEROR_FD_CONFIG" | "UWSGI_BROODLORD_NUM"
-                )
+    become_uwsgi(&context, &spec, &config, VASSAL_EXILE, || {
+        let notify = layout.notify_socket(&spec);
+        let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(k, _)| {
+                k.to_str().is_some_and(|k| {
+                    matches!(
+                        k,
+                        "UWSGI_EMPEROR_FD" | "UWSGI_EMPEROR_FD_CONFIG" | "UWSGI_BROODLORD_NUM"
+                    )
+                })
             })
-        })
-        .collect();
-    extra.push(("NOTIFY_SOCKET".into(), notify.clone().into_os_string()));
-    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
-        let _ = socket.send_to(
-            format!("MAINPID={}\n", std::process::id()).as_bytes(),
-            &notify,
-        );
-    }
-    let env = recipe.environment(&spec, &extra);
-    let program = recipe.program();
-    let err = Command::new(program)
-        .args(&prepared.args)
-        .env_clear()
-        .envs(env)
-        .current_dir("/")
-        .exec();
-    Err(Error::os(format!("run {}", display_path(program)), err))
+            .collect();
+        extra.push(("NOTIFY_SOCKET".into(), notify.clone().into_os_string()));
+        // Said once the instance is prepared, just before it becomes uWSGI.
+        if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+            let _ = socket.send_to(
+                format!("MAINPID={}\n", std::process::id()).as_bytes(),
+                &notify,
+            );
+        }
+        extra
+    })
 }
 
 /// The unit's `ExecStopPost`: its master has exited (or never ran), so
