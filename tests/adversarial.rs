@@ -343,18 +343,10 @@ fn enable_refuses_an_apps_enabled_that_is_a_link_elsewhere() {
 // test started, whatever happens.
 
 use common::live::{self, Live};
+use common::show;
 
 /// How long an app may take to answer after a start that said "done".
 const HTTP_LIMIT: Duration = Duration::from_secs(30);
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Content, owner and mode of a file, not following a final link.
 fn file_state(path: &Path) -> (Vec<u8>, (u32, u32, u32)) {

@@ -9,18 +9,10 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::{self, Live};
+use common::show;
 use common::users::TestUser;
 
 const HTTP_LIMIT: Duration = Duration::from_secs(20);
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn emperor_live() -> Live {
     let live = Live::new();

@@ -5,21 +5,12 @@
 mod common;
 
 use std::fs;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::{self, Live};
+use common::show;
 
 const HTTP_LIMIT: Duration = Duration::from_secs(20);
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Radicale's shipped config, as far as a test app can have it: threads,
 /// the cheaper subsystem, and an exec-as-root.

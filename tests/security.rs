@@ -7,22 +7,13 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::{self, Live};
+use common::show;
 use common::users::TestUser;
 
 const HTTP_LIMIT: Duration = Duration::from_secs(20);
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Wait until `user` holds a flock on `path` (as /proc/locks shows).
 fn wait_flocked(path: &Path, pid: i32) {

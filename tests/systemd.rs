@@ -15,6 +15,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::chmod;
+use common::show;
 use common::systemd::Systemd;
 
 const HTTP_LIMIT: Duration = Duration::from_secs(20);
@@ -45,15 +46,6 @@ const SRC_IN_NS: &str = "/usr/src/uwsgi-apps";
 /// PATH of the source tree, as a command run inside the namespace sees it.
 fn src(path: &str) -> PathBuf {
     Path::new(SRC_IN_NS).join(path)
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 impl Host {

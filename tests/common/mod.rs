@@ -16,6 +16,16 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// What a run printed and how it ended, for an assertion's message.
+pub fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub const APPLETS: [&str; 4] = ["uwsgi-apps", "uwsgi-enapp", "uwsgi-disapp", "uwsgi-query"];
 
 pub struct Root {
