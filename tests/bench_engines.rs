@@ -13,6 +13,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::{self, Live};
+use common::package_host::Host;
 use common::systemd::Systemd;
 
 fn n() -> usize {
@@ -90,87 +91,31 @@ fn bench_emperor_engine() {
     under_root("emperor", "ENGINE=emperor\n");
 }
 
-/// A manager with the package's units and N enabled apps.
-fn systemd_host(n: usize) -> Option<(Systemd, tempfile::TempDir)> {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    live::chmod(t, 0o755);
-    for dir in [
-        "etc-uwsgi/apps-available",
-        "etc-uwsgi/apps-enabled",
-        "log",
-        "srv",
-        "lib",
-    ] {
-        std::fs::create_dir_all(t.join(dir)).unwrap();
-    }
-    for dir in [
-        "etc-uwsgi",
-        "etc-uwsgi/apps-available",
-        "etc-uwsgi/apps-enabled",
-        "srv",
-    ] {
-        live::chmod(&t.join(dir), 0o755);
-    }
-    std::fs::write(
-        t.join("srv/app.py"),
-        "def application(e, s):\n    s('200 OK', [])\n    return [b'hello']\n",
-    )
-    .unwrap();
-    live::chmod(&t.join("srv/app.py"), 0o644);
-    std::fs::write(t.join("default"), "").unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// A manager with the package's units and N enabled apps (a000, a001, …
+/// on ports 9000, 9001, …).
+fn systemd_host(n: usize) -> Option<Host> {
+    let host = Host::boot("")?;
     for i in 0..n {
-        let file = format!("a{i:03}.ini");
-        let text = format!(
-            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{}\n\
-             wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n",
-            9000 + i
-        );
-        std::fs::write(t.join("etc-uwsgi/apps-available").join(&file), text).unwrap();
-        std::os::unix::fs::symlink(
-            format!("../apps-available/{file}"),
-            t.join("etc-uwsgi/apps-enabled").join(&file),
-        )
-        .unwrap();
+        host.app(&format!("a{i:03}"), 9000 + i as u16, "");
     }
-    let sd = Systemd::builder()
-        .unit_file_as(
-            repo.join("debian/uwsgi-apps.uwsgi@.service"),
-            "uwsgi@.service",
-        )
-        .unit_file_as(
-            repo.join("debian/uwsgi-apps.uwsgi.service"),
-            "uwsgi.service",
-        )
-        .bind_ro(env!("CARGO_BIN_EXE_uwsgi-apps"), "/usr/sbin/uwsgi-apps")
-        .bind_ro(
-            repo.join("debian/conf/default.ini"),
-            "/usr/share/uwsgi/conf/default.ini",
-        )
-        .bind(t.join("etc-uwsgi"), "/etc/uwsgi")
-        .bind_ro(t.join("default"), "/etc/default/uwsgi")
-        .bind(t.join("log"), "/var/log/uwsgi")
-        .bind(t.join("lib"), "/var/lib/uwsgi")
-        .bind_ro(t.join("srv"), "/srv/uwsgi-test")
-        .boot()?;
-    Some((sd, tmp))
+    Some(host)
 }
 
 #[test]
 #[ignore]
 fn bench_systemd_engine() {
     let n = n();
-    let Some((sd, _tmp)) = systemd_host(n) else {
+    let Some(host) = systemd_host(n) else {
         return;
     };
+    let sd = &host.sd;
     let start = timed("systemctl start uwsgi", || {
         sd.systemctl(&["start", "uwsgi.service"])
     });
     for i in 0..n {
         assert_eq!(
             sd.http_get(9000 + i as u16).as_deref(),
-            Ok("hello"),
+            Ok(format!("hello a{i:03}").as_str()),
             "a{i:03}"
         );
     }
@@ -195,9 +140,10 @@ fn bench_systemd_engine() {
 #[ignore]
 fn bench_systemd_parts() {
     let n = n();
-    let Some((sd, _tmp)) = systemd_host(n) else {
+    let Some(host) = systemd_host(n) else {
         return;
     };
+    let sd = &host.sd;
     let units: Vec<String> = (0..n).map(|i| format!("uwsgi@a{i:03}.service")).collect();
     let by_name = |verb: &str| -> Vec<String> {
         let mut args = vec![verb.to_owned(), "--".to_owned()];
@@ -228,9 +174,9 @@ fn bench_systemd_parts() {
             settle();
         }
         let how: Vec<&str> = how.iter().map(String::as_str).collect();
-        let before = cpu_of_managers(&sd);
+        let before = cpu_of_managers(sd);
         let d = timed("systemctl", || sd.systemctl(&how));
-        let after = cpu_of_managers(&sd);
+        let after = cpu_of_managers(sd);
         let what = if k % 4 < 2 {
             "uwsgi.service"
         } else {

@@ -1,11 +1,9 @@
 //! The systemd engine for real: a real systemd (tests/common/systemd.rs)
-//! runs the package's own unit files (`debian/uwsgi-apps.uwsgi@.service`
-//! as `uwsgi@.service`, `debian/uwsgi-apps.uwsgi.service` as
-//! `uwsgi.service`) with the real uWSGI, and the built binary where the
-//! units expect it (`/usr/sbin/uwsgi-apps`). Inside the test's namespaces
-//! the real paths are the test's own files (`/etc/uwsgi`,
-//! `/etc/default/uwsgi`, `/var/log/uwsgi`, the package's `default.ini`),
-//! bind-mounted; `/run` is the namespace's. Nothing of the host changes.
+//! runs the package's own unit files with the real uWSGI, and the built
+//! binary where the units expect it, on a host of
+//! tests/common/package_host.rs: inside the test's namespaces the real
+//! paths are the test's own files, bind-mounted; `/run` is the
+//! namespace's. Nothing of the host changes.
 
 mod common;
 
@@ -15,142 +13,8 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::live::chmod;
+use common::package_host::{repo, src, Host, HTTP_LIMIT};
 use common::show;
-use common::systemd::Systemd;
-
-const HTTP_LIMIT: Duration = Duration::from_secs(20);
-
-const WSGI_APP: &str = "\
-import os
-
-def application(environ, start_response):
-    start_response('200 OK', [('Content-Type', 'text/plain')])
-    return [('hello ' + os.environ.get('UWSGI_DEB_CONFNAME', '?')).encode()]
-";
-
-/// A host tree for one manager: what is bind-mounted where, and the apps.
-struct Host {
-    tmp: tempfile::TempDir,
-    sd: Systemd,
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// Where the source tree is seen inside the namespace: the tree itself may
-/// be below `/tmp` (CI clones there), which the namespace covers with its
-/// own tmpfs, so every host boots with the tree bound here, read-only.
-const SRC_IN_NS: &str = "/usr/src/uwsgi-apps";
-
-/// PATH of the source tree, as a command run inside the namespace sees it.
-fn src(path: &str) -> PathBuf {
-    Path::new(SRC_IN_NS).join(path)
-}
-
-impl Host {
-    /// Boot a manager with the package's units and an empty app layout;
-    /// `settings` is /etc/default/uwsgi. `None`: not root (a developer's
-    /// run; never in CI).
-    fn boot(settings: &str) -> Option<Host> {
-        Host::boot_with(settings, |b, _| b)
-    }
-
-    /// `boot`, with more to the manager (binds) from `more`, which gets
-    /// the host tree's directory.
-    fn boot_with(
-        settings: &str,
-        more: impl FnOnce(common::systemd::SystemdBuilder, &Path) -> common::systemd::SystemdBuilder,
-    ) -> Option<Host> {
-        let tmp = tempfile::tempdir().expect("temporary directory");
-        let t = tmp.path();
-        chmod(t, 0o755);
-        for dir in [
-            "etc-uwsgi/apps-available",
-            "etc-uwsgi/apps-enabled",
-            "log",
-            "srv",
-            "lib",
-        ] {
-            fs::create_dir_all(t.join(dir)).unwrap();
-        }
-        for dir in [
-            "etc-uwsgi",
-            "etc-uwsgi/apps-available",
-            "etc-uwsgi/apps-enabled",
-            "srv",
-        ] {
-            chmod(&t.join(dir), 0o755);
-        }
-        fs::write(t.join("srv/app.py"), WSGI_APP).unwrap();
-        chmod(&t.join("srv/app.py"), 0o644);
-        fs::write(t.join("default"), settings).unwrap();
-        let sd = Systemd::builder()
-            .unit_file_as(repo("debian/uwsgi-apps.uwsgi@.service"), "uwsgi@.service")
-            .unit_file_as(repo("debian/uwsgi-apps.uwsgi.service"), "uwsgi.service")
-            .bind_ro(env!("CARGO_BIN_EXE_uwsgi-apps"), "/usr/sbin/uwsgi-apps")
-            .bind_ro(
-                repo("debian/conf/default.ini"),
-                "/usr/share/uwsgi/conf/default.ini",
-            )
-            .bind(t.join("etc-uwsgi"), "/etc/uwsgi")
-            .bind_ro(t.join("default"), "/etc/default/uwsgi")
-            .bind(t.join("log"), "/var/log/uwsgi")
-            .bind(t.join("lib"), "/var/lib/uwsgi")
-            .bind_ro(t.join("srv"), "/srv/uwsgi-test")
-            .bind_ro(repo(""), SRC_IN_NS);
-        let sd = more(sd, t).boot()?;
-        Some(Host { tmp, sd })
-    }
-
-    /// An app NAME serving the WSGI app on 127.0.0.1:PORT (the namespace's
-    /// own), enabled; `extra` config lines.
-    fn app(&self, name: &str, port: u16, extra: &str) {
-        let text = format!(
-            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\n\
-             wsgi-file = /srv/uwsgi-test/app.py\nprocesses = 1\n{extra}"
-        );
-        let file = format!("{name}.ini");
-        let available = self.tmp.path().join("etc-uwsgi/apps-available").join(&file);
-        fs::write(&available, text).unwrap();
-        chmod(&available, 0o644);
-        std::os::unix::fs::symlink(
-            Path::new("../apps-available").join(&file),
-            self.tmp.path().join("etc-uwsgi/apps-enabled").join(&file),
-        )
-        .unwrap();
-    }
-
-    /// `uwsgi-apps ARGS…` inside.
-    fn apps(&self, args: &[&str]) -> Output {
-        let mut all = vec!["/usr/sbin/uwsgi-apps"];
-        all.extend_from_slice(args);
-        self.sd.run(&all)
-    }
-
-    fn main_pid(&self, unit: &str) -> i32 {
-        self.sd.property(unit, "MainPID").parse().unwrap_or(0)
-    }
-
-    fn http_wait(&self, port: u16) -> String {
-        let until = Instant::now() + HTTP_LIMIT;
-        loop {
-            match self.sd.http_get(port) {
-                Ok(body) => return body,
-                Err(e) if Instant::now() >= until => panic!(
-                    "no HTTP answer on port {port}: {e}\n{}",
-                    self.sd.diagnostics()
-                ),
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    }
-
-    fn log(&self, name: &str) -> String {
-        fs::read_to_string(self.tmp.path().join("log/app").join(format!("{name}.log")))
-            .unwrap_or_default()
-    }
-}
 
 #[test]
 fn one_app_starts_stops_and_reports_through_its_own_unit() {
@@ -423,12 +287,6 @@ fn refusals_come_with_their_reason_and_are_not_retried() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(h.property("uwsgi@nope.service", "NRestarts"), "0");
     assert!(h.sd.http_get(8001).is_err());
-}
-
-impl Host {
-    fn property(&self, unit: &str, name: &str) -> String {
-        self.sd.property(unit, name)
-    }
 }
 
 /// The unit keeps what uWSGI does as root before it drops privileges:

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod package_host;
 pub mod systemd;
 pub mod users;
 
