@@ -301,20 +301,7 @@ fn concurrent_starts_and_stops_share_one_emperor() {
 #[test]
 fn an_emperor_killed_during_a_start_fails_it_at_once() {
     let live = emperor_live();
-    live.write_file(
-        "srv/slow.py",
-        "import time\ntime.sleep(3)\n\
-        def application(e, s):\n    s('200 OK', [])\n    return [b'slow']\n",
-        0o644,
-    );
-    let port = live::free_port();
-    live.app_file(
-        "slow.ini",
-        &format!(
-            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
-            live.r.path("srv/slow.py").display()
-        ),
-    );
+    let port = live.slow_app("slow");
     let began = Instant::now();
     let outcome = std::thread::scope(|scope| {
         let start = scope.spawn(|| live.apps(&["start", "--start-timeout", "25", "slow"]));

@@ -161,20 +161,7 @@ fn start_warns_about_an_app_that_loads_nothing() {
 fn a_stop_queued_behind_a_start_says_what_it_waits_for() {
     let live = Live::new();
     // An app that takes its time to load (READY=1 comes after 3 s).
-    live.write_file(
-        "srv/slow.py",
-        "import time\ntime.sleep(3)\n\
-        def application(e, s):\n    s('200 OK', [])\n    return [b'slow']\n",
-        0o644,
-    );
-    let port = live::free_port();
-    live.app_file(
-        "slow.ini",
-        &format!(
-            "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
-            live.r.path("srv/slow.py").display()
-        ),
-    );
+    let port = live.slow_app("slow");
     let mut start = live.r.cmd("uwsgi-apps");
     let start_cmd = start.args(["start", "slow"]);
     let mut starter = std::process::Command::new(start_cmd.get_program());

@@ -145,6 +145,27 @@ impl Live {
         port
     }
 
+    /// An app NAME that takes 3 s to load (its READY=1 comes that much
+    /// after its start) and then answers `slow`, enabled; its port.
+    pub fn slow_app(&self, name: &str) -> u16 {
+        let file = format!("srv/{name}.py");
+        self.write_file(
+            &file,
+            "import time\ntime.sleep(3)\n\
+            def application(e, s):\n    s('200 OK', [])\n    return [b'slow']\n",
+            0o644,
+        );
+        let port = free_port();
+        self.app_file(
+            &format!("{name}.ini"),
+            &format!(
+                "[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:{port}\nwsgi-file = {}\n",
+                self.r.path(&file).display()
+            ),
+        );
+        port
+    }
+
     /// An app whose `wsgi-file` does not exist and that needs it: uWSGI
     /// writes the pidfile, then dies at once ("no app loaded").
     pub fn broken_app(&self, name: &str) {
