@@ -17,6 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::config::read_options;
+use crate::config::tree::is_true;
 use crate::display::display_name;
 use crate::layout::Layout;
 use crate::name::Format;
@@ -192,14 +193,6 @@ fn instance_of(unit: &str) -> Option<&str> {
     unit.strip_prefix("uwsgi-app@")?
         .strip_suffix(".service")
         .filter(|i| !i.is_empty())
-}
-
-/// uWSGI's booleans: `true`, `1`, `yes`, `on`, or the option alone.
-fn is_true(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "" | "1" | "true" | "yes" | "on"
-    )
 }
 
 #[cfg(test)]
