@@ -61,7 +61,7 @@ pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Res
              first (`uwsgi-apps stop {}` with the engine that started it), since two \
              masters would fight for its socket",
             master.pid(),
-            spec.to_arg().to_string_lossy()
+            crate::display::display_name(spec.to_arg().as_os_str())
         ));
         return Ok(exit::REFUSED);
     }

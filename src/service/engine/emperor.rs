@@ -396,7 +396,7 @@ impl Engine for EmperorEngine<'_> {
                             "it already runs outside the Emperor (master pid {}), started by \
                              another engine; stop it first (uwsgi-apps stop {}), then start it",
                             m.pid(),
-                            instance.spec.to_arg().to_string_lossy()
+                            crate::display::display_name(instance.spec.to_arg().as_os_str())
                         )),
                     );
                     continue;
@@ -506,11 +506,11 @@ impl Engine for EmperorEngine<'_> {
                     continue;
                 }
             };
+            // Its master is looked up while the link still stands: once
+            // it is gone, the Emperor may stop the vassal at any moment.
+            let master = self.cx.probe(*instance).ok().and_then(|(m, _)| m);
             match self.remove_link(&link) {
-                Ok(true) => {
-                    let master = self.cx.probe(*instance).ok().and_then(|(m, _)| m);
-                    waiting.push((i, master));
-                }
+                Ok(true) => waiting.push((i, master)),
                 Ok(false) => outside.push(i),
                 Err(e) => done(i, Finished::failed(e.to_string())),
             }

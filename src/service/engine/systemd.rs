@@ -324,7 +324,7 @@ impl Engine for SystemdEngine<'_> {
                             "it already runs outside {unit} (master pid {}), started by another \
                              engine; stop it first (uwsgi-apps stop {}), then start it",
                             master.pid(),
-                            batch[i].spec.to_arg().to_string_lossy()
+                            crate::display::display_name(batch[i].spec.to_arg().as_os_str())
                         )),
                     );
                     continue;
