@@ -346,3 +346,49 @@ fn an_emperor_killed_during_a_start_fails_it_at_once() {
     assert_eq!(live::http_wait(port, HTTP_LIMIT), "slow");
     ok(&live.apps(&["stop", "slow"]));
 }
+
+/// The Emperor runs its wrapper as root for every vassal. Root running a
+/// `uwsgi-apps` link that sits in another user's directory must not make
+/// that user's `uwsgi-apps-vassal` beside it the wrapper: only a wrapper
+/// nobody but root can change is taken from beside the program.
+#[test]
+fn a_wrapper_in_another_users_directory_never_runs_as_root() {
+    let live = emperor_live();
+    live.app("a", "");
+    let user = TestUser::new("wr");
+    let dir = live.r.path("home-wr");
+    fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
+    live::chmod(&dir, 0o755);
+    std::os::unix::fs::symlink(live.r.applet("uwsgi-apps"), dir.join("uwsgi-apps")).unwrap();
+    let proof = live.r.path("wrapper-ran");
+    let wrapper = dir.join("uwsgi-apps-vassal");
+    // The user's own program, in the user's own directory.
+    let out = user
+        .command("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf '#!/bin/sh\\nid -u > {}\\n' > {} && chmod 755 {}",
+            proof.display(),
+            wrapper.display(),
+            wrapper.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let out = std::process::Command::new(dir.join("uwsgi-apps"))
+        .args(["start", "--start-timeout", "10", "a"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("UWSGI_APPS_ROOT", &live.r.root)
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !proof.exists(),
+        "the user's wrapper ran as uid {}: {}",
+        fs::read_to_string(&proof).unwrap_or_default().trim(),
+        show(&out)
+    );
+    let _ = live.apps(&["stop", "a"]);
+}

@@ -28,6 +28,7 @@ use std::fs;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -69,7 +70,11 @@ const EMPEROR_STOP: Duration = Duration::from_secs(35);
 
 /// The wrapper's program: a `uwsgi-apps-vassal` beside the program that
 /// runs now, as it was called (links are not resolved: the tests' links
-/// sit beside each other), else the package's.
+/// sit beside each other), else the package's. The Emperor runs it as
+/// root for every vassal, so one found beside is taken only when nobody
+/// but root can change it (`trusted_program`): a root run of a
+/// `uwsgi-apps` link in another user's directory must not make that
+/// user's `uwsgi-apps-vassal` the wrapper.
 pub fn wrapper_path() -> PathBuf {
     let beside = std::env::args_os()
         .next()
@@ -84,8 +89,38 @@ pub fn wrapper_path() -> PathBuf {
             };
             Some(dir.join(WRAPPER_NAME))
         })
-        .filter(|p| p.exists());
+        .filter(|p| p.exists() && trusted_program(p));
     beside.unwrap_or_else(|| PathBuf::from(DEFAULT_WRAPPER))
+}
+
+/// Whether only root can change what `path` runs: the path (a link, or
+/// the program), the program it resolves to, and the directory of each
+/// (SPEC §4's rule for configs, `safety::writable_by_others`).
+fn trusted_program(path: &Path) -> bool {
+    let safe = |p: &Path, follow: bool| {
+        let meta = if follow {
+            fs::metadata(p)
+        } else {
+            fs::symlink_metadata(p)
+        };
+        meta.is_ok_and(|m| {
+            m.file_type().is_symlink()
+                || crate::safety::writable_by_others(
+                    m.uid(),
+                    m.gid(),
+                    m.mode() & 0o7777,
+                    m.is_dir(),
+                )
+                .is_none()
+        })
+    };
+    let Ok(target) = fs::canonicalize(path) else {
+        return false;
+    };
+    [path, target.as_path()]
+        .iter()
+        .all(|p| safe(p, false) && p.parent().is_some_and(|dir| safe(dir, true)))
+        && safe(&target, true)
 }
 
 /// The vassal link's file name of an instance.
@@ -611,7 +646,6 @@ impl Engine for EmperorEngine<'_> {
 /// now or one second past the old one, whichever is later.
 fn touch_link(link: &Path) -> io::Result<()> {
     use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
-    use std::os::unix::fs::MetadataExt;
     let old = fs::symlink_metadata(link)?.mtime();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
