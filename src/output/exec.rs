@@ -133,17 +133,38 @@ pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
             return Ok(VASSAL_EXILE);
         }
     };
+    // Said first, so that a wait for this vassal watches this process
+    // from now on and sees at once any end before it becomes uWSGI (the
+    // pid stays the same through the exec).
+    let notify = layout.notify_socket(&spec);
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to(
+            format!("MAINPID={}\n", std::process::id()).as_bytes(),
+            &notify,
+        );
+    }
+    // Whatever keeps it from running, the Emperor must not respawn it
+    // again and again: every failure is an exile.
+    match vassal_of(layout, &spec, notify) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            super::error(format_args!("{spec}: {e}"));
+            Ok(VASSAL_EXILE)
+        }
+    }
+}
+
+fn vassal_of(layout: &Layout, spec: &Confspec, notify: std::path::PathBuf) -> Result<i32> {
     let settings = super::load_settings(layout);
     let context = Context::new(layout, &settings, Options::from_settings(&settings));
-    let targets = plan::plan_specs(layout, std::slice::from_ref(&spec))?;
+    let targets = plan::plan_specs(layout, std::slice::from_ref(spec))?;
     let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
         super::error(format_args!(
             "{spec} is not enabled; the Emperor's link to it is stale"
         ));
         return Ok(VASSAL_EXILE);
     };
-    become_uwsgi(&context, &spec, &config, VASSAL_EXILE, || {
-        let notify = layout.notify_socket(&spec);
+    become_uwsgi(&context, spec, &config, VASSAL_EXILE, || {
         let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(k, _)| {
                 k.to_str().is_some_and(|k| {
@@ -154,14 +175,7 @@ pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
                 })
             })
             .collect();
-        extra.push(("NOTIFY_SOCKET".into(), notify.clone().into_os_string()));
-        // Said once the instance is prepared, just before it becomes uWSGI.
-        if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
-            let _ = socket.send_to(
-                format!("MAINPID={}\n", std::process::id()).as_bytes(),
-                &notify,
-            );
-        }
+        extra.push(("NOTIFY_SOCKET".into(), notify.into_os_string()));
         extra
     })
 }
