@@ -16,7 +16,7 @@
 //! Settling is one rule with two waits, both here: a start or reload
 //! watches the workers until they have settled (at most `SETTLE_MAX`); a
 //! stop of many instances waits once until every youngest worker is old
-//! enough to have settled (`stop_settle_delay`).
+//! enough to have settled (`settle_delay`).
 
 use std::ffi::OsString;
 use std::io::{Read, Seek, SeekFrom};

@@ -114,7 +114,7 @@ impl<'a> DaemonEngine<'a> {
     ///
     /// uWSGI 2.0.21 can lose a SIGINT that comes within some milliseconds
     /// of its READY=1: the stop lets fresh workers settle before
-    /// signalling (`launch::stop_settle_delay`), and every `STOP_NUDGE` a master still
+    /// signalling (`launch::settle_delay`), and every `STOP_NUDGE` a master still
     /// there gets SIGINT again, in case the master itself lost it. Only
     /// the master: workers are never signalled.
     fn wait_exit_or_kill(&self, masters: &[&Master]) -> Vec<bool> {
