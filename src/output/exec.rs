@@ -24,7 +24,6 @@ use crate::service::engine::systemd::{self, exit};
 use crate::service::engine::{Context, Instance};
 use crate::service::plan::{self, Options};
 use crate::service::recipe::Refusal;
-use crate::service::rundir;
 
 /// Which instance the command line names.
 fn spec_of(confspec: Option<&OsStr>, unit: Option<&str>) -> Result<Confspec> {
@@ -178,21 +177,4 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: std::path::PathBuf) -> Re
         extra.push(("NOTIFY_SOCKET".into(), notify.into_os_string()));
         extra
     })
-}
-
-/// The unit's `ExecStopPost`: its master has exited (or never ran), so
-/// its runtime dir goes, unless a master of the instance runs after all.
-pub fn unit_stopped(layout: &Layout, unit: &str) -> Result<i32> {
-    let spec = systemd::parse_instance(unit)?;
-    let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
-    let instance = Instance {
-        spec: &spec,
-        config: None,
-    };
-    if let Ok((Some(_), _)) = context.probe(instance) {
-        return Ok(0);
-    }
-    rundir::remove_run_dir(layout, &spec)?;
-    Ok(0)
 }

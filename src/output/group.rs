@@ -72,8 +72,9 @@ pub fn run(layout: &Layout, action: GroupAction) -> Result<i32> {
             if systemd_units {
                 // Units of apps disabled while they ran: systemd stops
                 // them with this unit (PartOf=); wait until they are.
-                if let Err(e) = systemd::stop_other_units() {
-                    super::warning(e);
+                match systemd::stop_other_units(&context) {
+                    Ok(warnings) => warnings.into_iter().for_each(super::warning),
+                    Err(e) => super::warning(e),
                 }
             }
         }

@@ -150,23 +150,6 @@ impl<'a> DaemonEngine<'a> {
         }
         gone
     }
-
-    /// After its master is gone, the instance's runtime dir goes too. A
-    /// failure to clean it is a warning: the instance is stopped, and
-    /// `restart` must start it again (an app's leftovers once kept every
-    /// app of a restart down).
-    fn clean_up(&self, instance: Instance<'_>, pid: Option<i32>) -> Finished {
-        let mut finished = Finished::new(match pid {
-            Some(pid) => Outcome::Done { pid: Some(pid) },
-            None => Outcome::Already { pid: None },
-        });
-        if let Err(e) = rundir::remove_run_dir(self.cx.layout, instance.spec) {
-            finished
-                .warnings
-                .push(format!("stopped, but its runtime directory stays: {e}"));
-        }
-        finished
-    }
 }
 
 impl Engine for DaemonEngine<'_> {
@@ -202,7 +185,10 @@ impl Engine for DaemonEngine<'_> {
                 Ok((None, _)) if instance.config.is_none() => {
                     done(i, Finished::new(Outcome::NotFound))
                 }
-                Ok((None, _)) => done(i, self.clean_up(*instance, None)),
+                Ok((None, _)) => done(
+                    i,
+                    self.cx.stopped(*instance, Outcome::Already { pid: None }),
+                ),
                 Err(e) => done(i, Finished::failed(e.to_string())),
             }
         }
@@ -228,7 +214,12 @@ impl Engine for DaemonEngine<'_> {
             done(
                 i,
                 if gone {
-                    self.clean_up(batch[i], Some(master.pid()))
+                    self.cx.stopped(
+                        batch[i],
+                        Outcome::Done {
+                            pid: Some(master.pid()),
+                        },
+                    )
                 } else {
                     Finished::failed(format!(
                         "pid {} did not exit, not even after SIGKILL",

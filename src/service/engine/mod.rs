@@ -133,6 +133,20 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// An instance stopped, with `outcome`: its master is gone, so its
+    /// runtime dir goes too. A failure to clean it is a warning: the
+    /// instance is stopped, and `restart` must start it again (an app's
+    /// leftovers once kept every app of a restart down).
+    pub fn stopped(&self, instance: Instance<'_>, outcome: Outcome) -> Finished {
+        let mut finished = Finished::new(outcome);
+        if let Err(e) = super::rundir::remove_run_dir(self.layout, instance.spec) {
+            finished
+                .warnings
+                .push(format!("stopped, but its runtime directory stays: {e}"));
+        }
+        finished
+    }
+
     /// How long a master has run.
     pub fn uptime(pid: i32) -> Option<Duration> {
         procfs::uptime(pid)
