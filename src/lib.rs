@@ -241,10 +241,10 @@ fn disable_options(a: &cli::DisableArgs) -> registry::SwitchOptions {
     }
 }
 
-fn group_action(a: cli::GroupAction) -> output::group::GroupAction {
+fn group_action(a: cli::GroupAction) -> service::group::GroupAction {
     match a {
-        cli::GroupAction::Start => output::group::GroupAction::Start,
-        cli::GroupAction::Reload => output::group::GroupAction::Reload,
-        cli::GroupAction::Stop => output::group::GroupAction::Stop,
+        cli::GroupAction::Start => service::group::GroupAction::Start,
+        cli::GroupAction::Reload => service::group::GroupAction::Reload,
+        cli::GroupAction::Stop => service::group::GroupAction::Stop,
     }
 }

@@ -10,9 +10,11 @@
 //! * `plan`: which instances, with which options;
 //! * `recipe`: how one instance is launched, for every engine;
 //! * `rundir`: the runtime directory's rules;
-//! * `engine`: what runs the instances.
+//! * `engine`: what runs the instances;
+//! * `group`: what `uwsgi.service` asks of every enabled app.
 
 pub mod engine;
+pub mod group;
 pub mod operation;
 pub mod plan;
 pub mod recipe;
@@ -379,12 +381,21 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(("status", vec![instance.spec.name.to_string_lossy().into()]));
-            // As the real engines: an instance with a config runs here;
-            // one without (disabled, or never enabled) does not.
-            match instance.config {
+            let name = instance.spec.name.to_string_lossy();
+            let scripted = self
+                .script
+                .iter()
+                .find_map(|((n, o), outcome)| match outcome {
+                    Outcome::Status(s) if *n == name && *o == "status" => Some(*s),
+                    _ => None,
+                });
+            // Unless scripted, as the real engines: an instance with a
+            // config runs here; one without (disabled, or never enabled)
+            // does not.
+            scripted.unwrap_or(match instance.config {
                 Some(_) => InstanceStatus::Running { pid: 7 },
                 None => InstanceStatus::NotRunning,
-            }
+            })
         }
     }
 
@@ -637,6 +648,46 @@ mod tests {
                     Outcome::Status(InstanceStatus::Running { pid: 7 })
                 ),
                 ("nope".to_owned(), Outcome::Status(InstanceStatus::Unknown)),
+            ]
+        );
+    }
+
+    /// `uwsgi.service`'s reload under an engine other than systemd
+    /// reloads what runs and starts the rest, each under its own
+    /// operation's words.
+    #[test]
+    fn a_group_reload_reloads_what_runs_and_starts_the_rest() {
+        let s = setup();
+        let context = Context::new(&s.layout, &s.settings, Options::from_settings(&s.settings));
+        assert_ne!(context.engine(), crate::settings::EngineKind::Systemd);
+        let fake = FakeEngine {
+            layout: &s.layout,
+            script: Script::from([(("b", "status"), Outcome::Status(InstanceStatus::NotRunning))]),
+            calls: Mutex::new(Vec::new()),
+        };
+        let service = Service::with_engine(&context, Box::new(&fake));
+        let mut emitted = Vec::new();
+        let done = service.group(
+            group::GroupAction::Reload,
+            &targets(&s.layout, &["a", "b"]),
+            &mut |op, r| emitted.push((op, r.target.label())),
+        );
+        drop(service);
+        assert_eq!(
+            emitted,
+            [
+                (Operation::Reload, "a".to_owned()),
+                (Operation::Start, "b".to_owned())
+            ]
+        );
+        assert_eq!(done.reports.len(), 2);
+        let calls = fake.calls.into_inner().unwrap();
+        let acted: Vec<_> = calls.iter().filter(|(op, _)| *op != "status").collect();
+        assert_eq!(
+            acted,
+            [
+                &("reload", vec!["a".to_owned()]),
+                &("start", vec!["b".to_owned()])
             ]
         );
     }
