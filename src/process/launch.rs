@@ -13,10 +13,10 @@
 //! the socket we gave it, the pidfile names it, and its workers have
 //! settled (see `workers_settled`).
 //!
-//! Settling is one rule with two waits, both here: a start or reload
-//! watches the workers until they have settled (at most `SETTLE_MAX`); a
-//! stop of many instances waits once until every youngest worker is old
-//! enough to have settled (`settle_delay`).
+//! Settling is one rule with two kinds of wait, both here: a start, a
+//! reload and a vassal's start watch the workers until they have settled
+//! (`Settling`); a stop of many instances waits once until every youngest
+//! worker is old enough to have settled (`settle_delay`).
 
 use std::ffi::OsString;
 use std::io::{Read, Seek, SeekFrom};
@@ -294,7 +294,29 @@ pub fn workers_settled(master: i32) -> bool {
 /// workers to settle before believing the master alone: a child that
 /// never waits for requests (an `attach-daemon` program, say) must not
 /// make a start or reload fail.
-pub const SETTLE_MAX: Duration = Duration::from_secs(2);
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// The one rule of every wait for settled workers (a start's after
+/// READY=1, a reload's, a vassal's): once the master has the children
+/// waited for, they count as settled when `workers_settled` says so, or
+/// when `SETTLE_MAX` has passed since they appeared. Each wait looks as
+/// often as it can afford (nothing signals the settling).
+#[derive(Debug, Default)]
+pub struct Settling {
+    since: Option<Instant>,
+}
+
+impl Settling {
+    /// Whether the workers of `master` have settled; `children`: whether
+    /// it has the children to wait for (the new ones, for a reload).
+    pub fn done(&mut self, master: i32, children: bool) -> bool {
+        if !children {
+            return false;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        workers_settled(master) || since.elapsed() >= SETTLE_MAX
+    }
+}
 
 /// How old an instance's youngest worker must be before a stop's SIGINT
 /// or a reload's signal reaches it: the same settling as
@@ -326,12 +348,13 @@ pub fn settle_delay(masters: &[i32]) -> Duration {
 /// How often the settle is looked at: nothing signals it.
 const SETTLE_TICK: Duration = Duration::from_millis(5);
 
-/// After READY=1: wait until the workers have settled, or the master
-/// dies; never longer than `SETTLE_MAX`.
+/// After READY=1: wait until the workers have settled (`Settling`), or
+/// the master dies.
 pub fn settle(master: i32, pidfd: BorrowedFd<'_>, deadline: Instant) -> Result<(), LaunchFailure> {
-    let deadline = deadline.min(Instant::now() + SETTLE_MAX);
+    let mut settling = Settling::default();
     loop {
-        if workers_settled(master) {
+        // READY=1 comes once the master has forked its workers.
+        if settling.done(master, true) {
             return Ok(());
         }
         let remaining = deadline.saturating_duration_since(Instant::now());

@@ -311,10 +311,9 @@ impl EmperorEngine<'_> {
     /// ready: only its `STATUS=` messages come here. So once its wrapper
     /// has said its pid (`MAINPID=`, before it became uWSGI) ready means
     /// what a reload's completion means: the pidfile names that master,
-    /// and it has children that have settled (see
-    /// `launch::workers_settled`; a child that never settles is believed
-    /// after `SETTLE_MAX`). Its death on the way is seen at once.
-    /// The Emperor dying meanwhile fails the wait at once, with its log.
+    /// and it has children that have settled (`launch::Settling`). Its
+    /// death on the way is seen at once. The Emperor dying meanwhile
+    /// fails the wait at once, with its log.
     fn await_vassal(
         &self,
         s: &Starting,
@@ -323,7 +322,7 @@ impl EmperorEngine<'_> {
     ) -> std::result::Result<i32, String> {
         let mut master: Option<(i32, OwnedFd)> = None;
         let mut last_status: Option<String> = None;
-        let mut children_since: Option<Instant> = None;
+        let mut settling = launch::Settling::default();
         loop {
             if Instant::now() >= deadline {
                 let mut why = format!(
@@ -375,11 +374,7 @@ impl EmperorEngine<'_> {
             if pidfile::read(&s.pidfile).ok().and_then(|p| p.pid()) != Some(pid) {
                 continue;
             }
-            if procfs::children(pid).is_empty() {
-                continue;
-            }
-            let since = *children_since.get_or_insert_with(Instant::now);
-            if launch::workers_settled(pid) || since.elapsed() >= launch::SETTLE_MAX {
+            if settling.done(pid, !procfs::children(pid).is_empty()) {
                 return Ok(pid);
             }
         }

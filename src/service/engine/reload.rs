@@ -24,7 +24,7 @@ use rustix::process::Signal;
 use crate::display::display_path;
 use crate::name::Confspec;
 use crate::process::identity::open_pidfd;
-use crate::process::launch::{self, SETTLE_MAX};
+use crate::process::launch::{self, Settling};
 use crate::process::notify::NotifySocket;
 use crate::process::{procfs, wait, Master};
 
@@ -69,10 +69,8 @@ pub fn reload(
             launch::rounded_secs(timeout)
         ));
     }
-    let settled_by = Instant::now() + SETTLE_MAX;
-    wait_until(deadline.min(settled_by), master, || {
-        launch::workers_settled(master.pid())
-    });
+    let mut settling = Settling::default();
+    wait_until(deadline, master, || settling.done(master.pid(), true));
     let young = launch::settle_delay(&[master.pid()]);
     if !young.is_zero() {
         std::thread::sleep(young);
@@ -212,7 +210,8 @@ impl Reloading {
 /// gone, or it said `STATUS=initializing` again — and its new children
 /// have settled (see `launch::workers_settled`: threaded workers count
 /// once one of their threads waits for requests). A child that never
-/// settles (an `attach-daemon` program) is believed after `SETTLE_MAX`.
+/// settles (an `attach-daemon` program) is believed after a while
+/// (`launch::Settling`).
 /// The master dying on the way is a failure.
 fn await_reload(
     master: &Master,
@@ -223,7 +222,7 @@ fn await_reload(
     let old_pids: Vec<i32> = reloading.old.iter().map(|(p, _)| *p).collect();
     let mut old_gone = vec![false; reloading.old.len()];
     let mut reexec_said = false;
-    let mut new_since: Option<Instant> = None;
+    let mut settling = Settling::default();
     loop {
         if Instant::now() >= deadline {
             return Err(format!(
@@ -276,11 +275,7 @@ fn await_reload(
             .into_iter()
             .filter(|c| !old_pids.contains(c))
             .collect();
-        if new.is_empty() {
-            continue;
-        }
-        let since = *new_since.get_or_insert_with(Instant::now);
-        if launch::workers_settled(master.pid()) || since.elapsed() >= SETTLE_MAX {
+        if settling.done(master.pid(), !new.is_empty()) {
             return Ok(());
         }
     }
