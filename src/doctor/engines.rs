@@ -3,7 +3,8 @@
 //!
 //! * `engine-mismatch` (warning): an instance runs, but not under the
 //!   configured engine — a daemon started before `ENGINE=systemd`, a unit
-//!   left from before `ENGINE=daemon`, a vassal of an Emperor. It keeps
+//!   left from before `ENGINE=daemon`, a vassal of this layout's Emperor
+//!   (`Context::runner`: the engines' own tests). It keeps
 //!   working, and every engine's `stop` reaches it; restarting it moves it
 //!   to the configured engine.
 //! * `debian-unit-sigquit` (warning): an instance of Debian's
@@ -22,30 +23,10 @@ use crate::display::display_name;
 use crate::layout::Layout;
 use crate::name::Format;
 use crate::process::procfs;
-use crate::settings::{EngineKind, Settings};
+use crate::settings::Settings;
 
 use super::procfs::UwsgiProcess;
 use super::{Finding, NamespaceFacts, Severity, Subject};
-
-/// Who runs a master: a unit of systemd's, an Emperor, or nobody (a
-/// daemon of its own).
-pub fn runner(pid: i32, processes: &[UwsgiProcess]) -> EngineKind {
-    if procfs::service_unit(pid).is_some_and(|u| u.starts_with("uwsgi@")) {
-        return EngineKind::Systemd;
-    }
-    let parent = processes
-        .iter()
-        .find(|p| p.pid == pid)
-        .map(|p| p.status.ppid);
-    let under_emperor = parent
-        .and_then(|pp| processes.iter().find(|p| p.pid == pp))
-        .is_some_and(UwsgiProcess::is_emperor);
-    if under_emperor {
-        EngineKind::Emperor
-    } else {
-        EngineKind::Daemon
-    }
-}
 
 pub fn check(
     layout: &Layout,
@@ -54,17 +35,19 @@ pub fn check(
     facts: &[NamespaceFacts],
     findings: &mut Vec<Finding>,
 ) {
-    let configured = settings.engine.resolve(layout);
+    // Who runs each master, by the engines' own tests.
+    let context = crate::service::context_from_settings(layout, settings);
+    let configured = context.engine();
     for f in facts {
         for (name, &pid) in &f.running {
-            let actual = runner(pid, processes);
-            if actual == configured {
-                continue;
-            }
             let Some(config) = f.discovery.find(name) else {
                 continue;
             };
             let spec = &config.spec;
+            let actual = context.runner(spec, pid);
+            if actual == configured {
+                continue;
+            }
             let word = spec.to_arg();
             findings.push(Finding {
                 severity: Severity::Warning,

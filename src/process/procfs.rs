@@ -66,6 +66,11 @@ pub fn state(pid: i32) -> Option<char> {
     stat_fields(pid)?.first()?.chars().next()
 }
 
+/// The parent's pid.
+pub fn ppid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
 /// A zombie or dead task has exited: it only waits for its parent (and
 /// PID 1 here does not reap), so it must never count as running.
 pub fn is_exited_state(state: char) -> bool {
@@ -223,6 +228,16 @@ pub fn same_program(exe: &Path, daemon: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_is_read_from_stat() {
+        let me = std::process::id() as i32;
+        assert_eq!(
+            ppid(me),
+            Some(rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get()))
+        );
+        assert_eq!(ppid(-1), None);
+    }
 
     #[test]
     fn stat_fields_survive_odd_command_names() {

@@ -159,7 +159,7 @@ impl<'a> EmperorEngine<'a> {
 
     /// The running Emperor of this layout: the pid of our record, alive,
     /// the uWSGI program, governing our vassal dir.
-    fn emperor(&self) -> Option<Master> {
+    pub(super) fn emperor(&self) -> Option<Master> {
         let dir = self.vassal_dir().ok()?;
         let pid = pidfile::read(&self.emperor_pidfile().ok()?).ok()?.pid()?;
         let master = Master::open(pid, &self.cx.daemon)?;

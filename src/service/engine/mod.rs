@@ -147,6 +147,23 @@ impl<'a> Context<'a> {
         finished
     }
 
+    /// Which engine runs `master`, a master of `spec` that `probe` found:
+    /// systemd when it runs in the instance's own unit, the Emperor when
+    /// this layout's Emperor is its parent, else the daemon engine (it
+    /// runs on its own). The same tests the engines make before they act
+    /// on a master that another engine started.
+    pub fn runner(&self, spec: &Confspec, master: i32) -> EngineKind {
+        if systemd::unit_name(spec).is_ok_and(|unit| systemd::runs_in_unit(master, &unit)) {
+            return EngineKind::Systemd;
+        }
+        let emperor = emperor::EmperorEngine::new(self).emperor();
+        if emperor.is_some_and(|e| procfs::ppid(master) == Some(e.pid())) {
+            EngineKind::Emperor
+        } else {
+            EngineKind::Daemon
+        }
+    }
+
     /// How long a master has run.
     pub fn uptime(pid: i32) -> Option<Duration> {
         procfs::uptime(pid)

@@ -56,6 +56,12 @@ pub fn unit_name(spec: &Confspec) -> Result<String> {
     Ok(name)
 }
 
+/// Whether `pid` runs in `unit`'s cgroup: a master that systemd runs for
+/// that unit, not one another engine started.
+pub fn runs_in_unit(pid: i32, unit: &str) -> bool {
+    procfs::service_unit(pid).as_deref() == Some(unit)
+}
+
 fn escape_into(bytes: &[u8], out: &mut String) {
     for (i, &b) in bytes.iter().enumerate() {
         let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
@@ -351,9 +357,7 @@ impl Engine for SystemdEngine<'_> {
         let mut running_before: Vec<Option<i32>> = vec![None; batch.len()];
         for (i, unit) in todo {
             match self.cx.probe(batch[i]) {
-                Ok((Some(master), _))
-                    if procfs::service_unit(master.pid()).as_deref() != Some(&unit) =>
-                {
+                Ok((Some(master), _)) if !runs_in_unit(master.pid(), &unit) => {
                     // Started by another engine (before ENGINE= changed):
                     // a unit now would be a second master on its socket.
                     done(
@@ -465,9 +469,7 @@ impl Engine for SystemdEngine<'_> {
                 }
             };
             match self.cx.probe(batch[i]) {
-                Ok((Some(master), _))
-                    if procfs::service_unit(master.pid()).as_deref() == Some(&unit) =>
-                {
+                Ok((Some(master), _)) if runs_in_unit(master.pid(), &unit) => {
                     stopping.push((i, unit, Some(master.pid())));
                 }
                 // Started by another engine before ENGINE= changed: a stop
