@@ -188,10 +188,22 @@ impl Settings {
                     }
                 }
                 "ENGINE" => {
-                    settings.engine = EngineChoice::parse(&value).unwrap_or_else(|| {
-                        bad("auto, daemon, systemd or emperor");
-                        EngineChoice::Auto
-                    })
+                    settings.engine = match EngineChoice::parse(&value) {
+                        // The host's units run the apps of `/`, never the
+                        // tree under --root: they would start other apps.
+                        Some(EngineChoice::Systemd) if layout.root() != Path::new("/") => {
+                            warnings.push(format!(
+                                "{shown}, line {line}: ENGINE=systemd cannot run the apps under                                  --root {} (systemd's units run those of /); using the daemon                                  engine.",
+                                crate::display::display_path(layout.root())
+                            ));
+                            EngineChoice::Daemon
+                        }
+                        Some(choice) => choice,
+                        None => {
+                            bad("auto, daemon, systemd or emperor");
+                            EngineChoice::Auto
+                        }
+                    }
                 }
                 "START_TIMEOUT" => {
                     settings.start_timeout = if value.is_empty() {
@@ -435,11 +447,24 @@ mod tests {
     }
 
     #[test]
-    fn the_engine_is_read_and_auto_is_daemon_under_a_root() {
-        let (s, w) = parse("ENGINE=systemd\n");
+    fn the_engine_is_read_and_is_never_systemd_under_a_root() {
+        let at_slash = Layout::new("/", "/usr/bin/uwsgi");
+        let (s, w) = Settings::parse(
+            "ENGINE=systemd\n",
+            Path::new("/etc/default/uwsgi"),
+            &at_slash,
+        );
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(s.engine, EngineChoice::Systemd);
-        assert_eq!(s.engine.resolve(&layout()), EngineKind::Systemd);
+        assert_eq!(s.engine.resolve(&at_slash), EngineKind::Systemd);
+        // Under --root, the host's units would run other apps: the daemon
+        // engine does, and the file's line is said to be overruled.
+        let (s, w) = parse("ENGINE=systemd\n");
+        assert_eq!(s.engine.resolve(&layout()), EngineKind::Daemon);
+        assert!(
+            w.len() == 1 && w[0].contains("line 1: ENGINE=systemd cannot run"),
+            "{w:?}"
+        );
         let (s, w) = parse("ENGINE=bogus\n");
         assert_eq!(s.engine, EngineChoice::Auto);
         assert!(w[0].contains("auto, daemon, systemd or emperor"), "{w:?}");
