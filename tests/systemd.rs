@@ -317,6 +317,12 @@ fn a_crashing_app_fails_its_unit_and_start_shows_the_log() {
     );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(h.sd.is_active("uwsgi@broken.service"), "inactive");
+    let run_dir = h.sd.inside_path("/run/uwsgi/app/broken");
+    assert!(
+        !run_dir.exists(),
+        "the failed start left {}",
+        run_dir.display()
+    );
 }
 
 /// A refused config (writable by others) is reported with its reason and

@@ -266,6 +266,23 @@ impl<'a> SystemdEngine<'a> {
         SystemdEngine { cx }
     }
 
+    /// A unit has stopped: its runtime dir goes, as under the daemon
+    /// engine. systemd cannot remove it itself (`RuntimeDirectory=` and
+    /// `PIDFile=` cannot name `/run/uwsgi/NS/NAME` for `uwsgi@NS:NAME`),
+    /// and an `ExecStopPost=` doing it cost a process that PID 1 spawns
+    /// per unit: stopping 50 took 1.6-1.9 s with it, 1.4 s without, for a
+    /// 1.0 s stop of one. So a unit stopped by `systemctl stop` leaves its
+    /// pidfile, which the next start replaces and `status` reads as "not
+    /// running" (see `status`). Unless a master runs again (a `systemctl
+    /// start` since), which keeps its dir.
+    fn stopped(&self, instance: Instance<'_>, pid: Option<i32>) -> Finished {
+        let outcome = Outcome::Done { pid };
+        match self.cx.probe(instance) {
+            Ok((Some(_), _)) => Finished::new(outcome),
+            _ => self.cx.stopped(instance, outcome),
+        }
+    }
+
     /// Why a unit is not active, in words, with the log's tail.
     fn failure(&self, instance: Instance<'_>, state: &UnitState) -> Outcome {
         let why = match (state.result.as_str(), state.exec_main_status) {
@@ -287,25 +304,6 @@ impl<'a> SystemdEngine<'a> {
                 state.id
             ),
             log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
-        }
-    }
-}
-
-impl SystemdEngine<'_> {
-    /// A unit has stopped: its runtime dir goes, as under the daemon
-    /// engine. systemd cannot remove it itself (`RuntimeDirectory=` and
-    /// `PIDFile=` cannot name `/run/uwsgi/NS/NAME` for `uwsgi@NS:NAME`),
-    /// and an `ExecStopPost=` doing it cost a process that PID 1 spawns
-    /// per unit: stopping 50 took 1.6-1.9 s with it, 1.4 s without, for a
-    /// 1.0 s stop of one. So a unit stopped by `systemctl stop` leaves its
-    /// pidfile, which the next start replaces and `status` reads as "not
-    /// running" (see `status`). Unless a master runs again (a `systemctl
-    /// start` since), which keeps its dir.
-    fn stopped(&self, instance: Instance<'_>, pid: Option<i32>) -> Finished {
-        let outcome = Outcome::Done { pid };
-        match self.cx.probe(instance) {
-            Ok((Some(_), _)) => Finished::new(outcome),
-            _ => self.cx.stopped(instance, outcome),
         }
     }
 }
@@ -423,7 +421,7 @@ impl Engine for SystemdEngine<'_> {
                 return;
             }
         };
-        let mut failed_units: Vec<&str> = Vec::new();
+        let mut failed_units: Vec<(usize, &str)> = Vec::new();
         for ((i, unit, offset), state) in starting.iter().zip(&after) {
             let instance = batch[*i];
             if state.is_active() {
@@ -433,17 +431,21 @@ impl Engine for SystemdEngine<'_> {
                     active(*i, *offset, pid, std::mem::take(&mut warnings[*i])),
                 );
             } else {
-                failed_units.push(unit);
+                failed_units.push((*i, unit));
                 done(*i, Finished::new(self.failure(instance, state)));
             }
         }
         // A unit whose start failed would be restarted by systemd
         // (Restart=on-failure) again and again; a failed start leaves
         // nothing running, as with the other engines.
+        // Nor does it leave the runtime dir that `exec` made.
         if !failed_units.is_empty() {
             let mut args = vec!["stop", "--"];
-            args.extend(failed_units);
+            args.extend(failed_units.iter().map(|(_, unit)| *unit));
             let _ = systemctl(&args);
+            for (i, _) in failed_units {
+                let _ = self.stopped(batch[i], None);
+            }
         }
     }
 
