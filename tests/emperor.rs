@@ -392,3 +392,28 @@ fn a_wrapper_in_another_users_directory_never_runs_as_root() {
     );
     let _ = live.apps(&["stop", "a"]);
 }
+
+/// The Emperor respawns a vassal that dies before it has seen the
+/// vassal's link go (a stop, a start that failed): the wrapper runs
+/// nothing for an instance whose link is gone, and exiles it.
+#[test]
+fn the_wrapper_runs_nothing_for_a_vassal_whose_link_is_gone() {
+    let live = emperor_live();
+    let port = live.app("gone", "");
+    let out = live
+        .r
+        .cmd("uwsgi-apps-vassal")
+        .args(["--ini", "gone.ini"])
+        .timeout(Duration::from_secs(15))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(26), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("link is gone"),
+        "{}",
+        show(&out)
+    );
+    assert!(!live.rundir("gone").exists(), "its runtime dir was made");
+    assert!(live::http_get(port).is_err());
+    assert!(live.uwsgi_processes().is_empty());
+}

@@ -154,6 +154,18 @@ pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
 }
 
 fn vassal_of(layout: &Layout, spec: &Confspec, notify: std::path::PathBuf) -> Result<i32> {
+    // The Emperor respawns a vassal that dies before it has seen its link
+    // go (a stop, a start that failed and killed it): that one is no
+    // vassal any more and runs nothing.
+    if emperor::vassal_link(layout, spec)?
+        .symlink_metadata()
+        .is_err()
+    {
+        super::error(format_args!(
+            "{spec}: its vassal link is gone (it was stopped); not run"
+        ));
+        return Ok(VASSAL_EXILE);
+    }
     let settings = super::load_settings(layout);
     let context = Context::new(layout, &settings, Options::from_settings(&settings));
     let targets = plan::plan_specs(layout, std::slice::from_ref(spec))?;

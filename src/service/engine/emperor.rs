@@ -36,6 +36,7 @@ use rustix::process::Signal;
 
 use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
+use crate::layout::Layout;
 use crate::name::Confspec;
 use crate::process::identity::open_pidfd;
 use crate::process::launch;
@@ -128,6 +129,16 @@ pub fn link_name(spec: &Confspec) -> OsString {
     OsString::from(format!("{}.ini", instance_string(spec)))
 }
 
+/// The vassal link of an instance in the vassal dir of `layout`.
+pub fn vassal_link(layout: &Layout, spec: &Confspec) -> Result<PathBuf> {
+    Ok(vassal_dir(layout)?.join(link_name(spec)))
+}
+
+/// `/run/uwsgi-apps/emperor/vassals/`, made on the way (root's, 0700).
+fn vassal_dir(layout: &Layout) -> Result<PathBuf> {
+    crate::lock::private_subdir(layout, &["emperor", "vassals"])
+}
+
 /// The instance a vassal file name (as the Emperor passes it) stands for.
 pub fn spec_of_link(name: &OsStr) -> Result<Confspec> {
     let name = Path::new(name)
@@ -150,7 +161,7 @@ impl<'a> EmperorEngine<'a> {
     }
 
     fn vassal_dir(&self) -> Result<PathBuf> {
-        crate::lock::private_subdir(self.cx.layout, &["emperor", "vassals"])
+        vassal_dir(self.cx.layout)
     }
 
     fn emperor_pidfile(&self) -> Result<PathBuf> {
@@ -273,7 +284,7 @@ impl<'a> EmperorEngine<'a> {
     }
 
     fn link(&self, spec: &Confspec) -> Result<PathBuf> {
-        Ok(self.vassal_dir()?.join(link_name(spec)))
+        vassal_link(self.cx.layout, spec)
     }
 
     /// Make the vassal link of `config` (replacing a stale one).
