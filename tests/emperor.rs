@@ -393,6 +393,135 @@ fn a_wrapper_in_another_users_directory_never_runs_as_root() {
     let _ = live.apps(&["stop", "a"]);
 }
 
+/// The Emperor's own files under the root: its pidfile, and the link of
+/// vassal NAME.
+fn emperor_pidfile(live: &Live) -> std::path::PathBuf {
+    live.r.path("run/uwsgi-apps/emperor/pid")
+}
+
+fn vassal_link(live: &Live, name: &str) -> std::path::PathBuf {
+    live.r
+        .path("run/uwsgi-apps/emperor/vassals")
+        .join(format!("{name}.ini"))
+}
+
+/// The live Emperors of the root.
+fn emperors(live: &Live) -> Vec<i32> {
+    live.uwsgi_processes()
+        .into_iter()
+        .filter(|&p| live::cmdline(p).iter().any(|a| a == "--emperor"))
+        .collect()
+}
+
+/// Nothing of a failed vassal is left: no link, no runtime dir — now, and
+/// still after a while (a vassal the Emperor respawned would make the dir
+/// again), and no master of it.
+fn assert_nothing_left_of(live: &Live, name: &str) {
+    for _ in 0..2 {
+        assert!(
+            vassal_link(live, name).symlink_metadata().is_err(),
+            "{name}'s vassal link is left"
+        );
+        assert!(
+            !live.rundir(name).exists(),
+            "{name}'s runtime dir is left: {:?}",
+            fs::read_dir(live.rundir(name))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let conf = live.conffile(name);
+    let masters: Vec<i32> = live
+        .masters()
+        .into_iter()
+        .filter(|&m| {
+            live::cmdline(m)
+                .iter()
+                .any(|a| std::path::Path::new(a) == conf)
+        })
+        .collect();
+    assert!(masters.is_empty(), "{name} runs again: {masters:?}");
+}
+
+/// A start in which every vassal fails leaves what a failed start of the
+/// daemon engine leaves: nothing — no runtime dir, no link, and no
+/// Emperor governing nothing.
+#[test]
+fn a_start_whose_only_vassal_fails_leaves_no_emperor_behind() {
+    let live = emperor_live();
+    live.broken_app("broken");
+    let out = live.apps(&["start", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        emperors(&live).is_empty(),
+        "an Emperor is left with no vassal: {:?}",
+        emperors(&live)
+    );
+    assert!(
+        !emperor_pidfile(&live).exists(),
+        "the Emperor's pidfile is left"
+    );
+    assert_nothing_left_of(&live, "broken");
+    assert!(emperors(&live).is_empty(), "an Emperor came back");
+}
+
+/// In a batch where one vassal starts and one fails, the Emperor stays
+/// for the good one and only the failed one is cleaned away.
+#[test]
+fn a_failed_vassal_beside_a_good_one_is_cleaned_and_the_emperor_stays() {
+    let live = emperor_live();
+    let port = live.app("good", "");
+    live.broken_app("broken");
+    let out = live.apps(&["start", "good", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello good");
+    let emperor = emperor_of(live.master("good"));
+    assert_nothing_left_of(&live, "broken");
+    assert!(live::alive(emperor), "the Emperor of good is gone");
+    assert_eq!(emperor_of(live.master("good")), emperor);
+    assert!(vassal_link(&live, "good").symlink_metadata().is_ok());
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello good");
+    ok(&live.apps(&["stop", "good"]));
+    assert!(live::wait_gone(emperor, Duration::from_secs(10)));
+}
+
+/// A vassal that is not ready in time is stopped once its link is gone,
+/// and the start waits for that: then nothing of it is left, and no
+/// Emperor either. It is still loading its app when the Emperor tells it
+/// to stop, so uWSGI 2.0.21 loses the stop in its fresh worker and would
+/// hang for 30 s, until the Emperor kills it: the start does not wait
+/// that long.
+#[test]
+fn a_vassal_not_ready_in_time_is_stopped_and_leaves_nothing() {
+    let live = emperor_live();
+    live.slow_app("slow");
+    let began = Instant::now();
+    let out = live.apps(&["start", "--start-timeout", "1", "slow"]);
+    let took = began.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not become ready within 1 s"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the failed start took {took:?}"
+    );
+    assert!(
+        live.uwsgi_processes().is_empty(),
+        "left running: {:?}",
+        live.uwsgi_processes()
+    );
+    assert!(!emperor_pidfile(&live).exists());
+    assert_nothing_left_of(&live, "slow");
+}
+
 /// The Emperor respawns a vassal that dies before it has seen the
 /// vassal's link go (a stop, a start that failed): the wrapper runs
 /// nothing for an instance whose link is gone, and exiles it.

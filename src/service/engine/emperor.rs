@@ -20,8 +20,9 @@
 //! the instance from the name and runs its real config, whatever format.
 //!
 //! The Emperor runs while any app does: started with the first, stopped
-//! with the last. It is woken with SIGWINCH after every change to the
-//! links, so it acts at once rather than at its next scan.
+//! with the last, and never left behind by a start whose vassals failed.
+//! It is woken with SIGWINCH after every change to the links, so it acts
+//! at once rather than at its next scan.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -45,6 +46,7 @@ use crate::process::{pidfile, procfs, wait, Master};
 use crate::service::report::{InstanceStatus, Outcome};
 use crate::service::rundir;
 
+use super::super::plan::KILL_GRACE;
 use super::systemd::{instance_string, parse_instance};
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 
@@ -60,6 +62,15 @@ pub const DEFAULT_WRAPPER: &str = "/usr/lib/uwsgi-apps/uwsgi-apps-vassal";
 /// 25 ms rather than 10 took the start of 50 from about 1.95 s to about
 /// 1.6 s here (tests/bench_engines.rs), for at most 25 ms more per vassal.
 const TICK: Duration = Duration::from_millis(25);
+
+/// How long a vassal whose start failed may take to stop once its link is
+/// gone, before it is killed. uWSGI stops in about a second, unless the
+/// stop comes as it forks its workers (as for a vassal that was not ready
+/// in time because it was still loading its app): uWSGI 2.0.21 loses it in
+/// a fresh worker and waits its 60 s mercy (`launch::workers_settled`),
+/// until the Emperor kills it 30 s on. A start that failed has nothing to
+/// finish.
+const FAILED_STOP: Duration = Duration::from_secs(3);
 
 /// How often the Emperor scans its links by itself (it is woken at once
 /// by SIGWINCH after our own changes).
@@ -314,9 +325,68 @@ struct Starting {
     notify: NotifySocket,
     log_offset: u64,
     warnings: Vec<String>,
+    /// Its runtime dir was made by this start (and goes if it fails).
+    created: bool,
+}
+
+/// Why a vassal did not become ready, and the process seen as its master
+/// (its wrapper, until the exec), which may still be running.
+struct NotReady {
+    why: String,
+    master: Option<(i32, OwnedFd)>,
 }
 
 impl EmperorEngine<'_> {
+    /// A vassal that did not become ready is not left running: its link
+    /// goes (or the Emperor would respawn it again and again), the
+    /// Emperor is woken to stop what still runs of it, and that is
+    /// awaited, so that its runtime dir can go after. One still there
+    /// after `FAILED_STOP` is killed, once proven to be the instance's
+    /// master: with its link gone the Emperor cannot bring it back (a
+    /// respawn it already had in hand runs nothing: see `exec::vassal`).
+    fn unlink_failed(
+        &self,
+        instance: Instance<'_>,
+        s: &Starting,
+        emperor: &Master,
+        master: Option<(i32, OwnedFd)>,
+    ) {
+        let _ = self.remove_link(&s.link);
+        self.wake(emperor);
+        let Some((pid, fd)) = master else { return };
+        if wait::wait_for_exits(&[fd.as_fd()], Instant::now() + FAILED_STOP)[0] {
+            return;
+        }
+        if let Ok((Some(m), _)) = self.cx.probe(instance) {
+            if m.pid() == pid && m.signal(Signal::KILL).is_ok() {
+                wait::wait_for_exits(&[m.pidfd()], Instant::now() + KILL_GRACE);
+            }
+        }
+    }
+
+    /// What a failed start leaves goes, as under the daemon engine: the
+    /// Emperor, when no vassal is left to it (under its lock, as `stop`
+    /// does), then the runtime dir each failed vassal's start made — after
+    /// the Emperor, whose vassals die with it.
+    fn forget_failed(&self, batch: &[Instance<'_>], failed: Vec<Starting>) {
+        if failed.is_empty() {
+            return;
+        }
+        self.stop_emperor_if_idle();
+        for s in failed {
+            self.forget_run_dir(batch, s);
+        }
+    }
+
+    /// The runtime dir of a vassal that failed, if its start made it.
+    fn forget_run_dir(&self, batch: &[Instance<'_>], s: Starting) {
+        // Its readiness socket is closed first: it may be in the dir.
+        drop(s.notify);
+        if s.created {
+            self.cx.forget_failed_start(batch[s.index]);
+        }
+    }
+
     /// Wait until the vassal is ready. Under an Emperor, uWSGI tells the
     /// Emperor (through its pipe), not the readiness socket, that it is
     /// ready: only its `STATUS=` messages come here. So once its wrapper
@@ -331,7 +401,7 @@ impl EmperorEngine<'_> {
         s: &Starting,
         emperor: &Master,
         deadline: Instant,
-    ) -> std::result::Result<i32, String> {
+    ) -> std::result::Result<i32, NotReady> {
         let mut master: Option<(i32, OwnedFd)> = None;
         let mut last_status: Option<String> = None;
         let mut children_since: Option<Instant> = None;
@@ -344,7 +414,7 @@ impl EmperorEngine<'_> {
                 if let Some(st) = last_status {
                     why.push_str(&format!(" (last status: {st})"));
                 }
-                return Err(why);
+                return Err(NotReady { why, master });
             }
             let mut fds = vec![s.notify.fd(), emperor.pidfd()];
             if let Some((_, fd)) = &master {
@@ -358,15 +428,21 @@ impl EmperorEngine<'_> {
             };
             let fired = wait::wait_for_any(&fds, until);
             if fired[1] {
-                return Err(format!(
-                    "the uWSGI Emperor (pid {}) exited (its log: {})",
-                    emperor.pid(),
-                    display_path(&self.cx.layout.emperor_log())
-                ));
+                return Err(NotReady {
+                    why: format!(
+                        "the uWSGI Emperor (pid {}) exited (its log: {})",
+                        emperor.pid(),
+                        display_path(&self.cx.layout.emperor_log())
+                    ),
+                    master,
+                });
             }
             if fired.get(2).copied().unwrap_or(false) {
                 let pid = master.as_ref().map_or(0, |(p, _)| *p);
-                return Err(format!("its master (pid {pid}) exited before it was ready"));
+                return Err(NotReady {
+                    why: format!("its master (pid {pid}) exited before it was ready"),
+                    master: None,
+                });
             }
             for msg in s.notify.drain() {
                 let Some(from) = msg.pid else { continue };
@@ -408,6 +484,10 @@ fn main_pid(text: &str) -> Option<i32> {
 impl Engine for EmperorEngine<'_> {
     /// Refusals and "already runs" first; then one link per instance, the
     /// Emperor woken once, and each vassal awaited (READY=1) together.
+    /// A vassal that fails leaves nothing behind: no link, no process, no
+    /// runtime dir (unless a master lives in it, as under the daemon
+    /// engine), and no Emperor with no vassal left; the others of the
+    /// batch go on.
     fn start(&self, batch: &[Instance<'_>], done: Sink<'_>) {
         let recipe = self.cx.recipe();
         let mut starting: Vec<Starting> = Vec::new();
@@ -449,17 +529,26 @@ impl Engine for EmperorEngine<'_> {
                 }
                 _ => {}
             }
-            let prepared = recipe.make_dirs(instance.spec).and_then(|_| {
-                recipe.remove_stale_pidfile(instance.spec)?;
+            let created = match recipe.make_dirs(instance.spec) {
+                Ok(c) => c,
+                Err(e) => {
+                    done(i, Finished::failed(e.to_string()));
+                    continue;
+                }
+            };
+            let notify = recipe.remove_stale_pidfile(instance.spec).and_then(|()| {
                 NotifySocket::bind(
                     &self.cx.layout.notify_socket(instance.spec),
                     run_as.uid,
                     run_as.gid,
                 )
             });
-            let notify = match prepared {
+            let notify = match notify {
                 Ok(n) => n,
                 Err(e) => {
+                    if created {
+                        self.cx.forget_failed_start(*instance);
+                    }
                     done(i, Finished::failed(e.to_string()));
                     continue;
                 }
@@ -471,11 +560,15 @@ impl Engine for EmperorEngine<'_> {
                 notify,
                 log_offset: launch::log_end(&self.cx.layout.log_file(instance.spec)),
                 warnings: run_as.warnings,
+                created,
             });
         }
         if starting.is_empty() {
             return;
         }
+        // Every vassal that fails from here on is cleaned once all have
+        // been awaited (`forget_failed`).
+        let mut failed: Vec<Starting> = Vec::new();
         // Under the Emperor's lock: find or start it, and make the links
         // before anyone may find it idle and stop it.
         let running = self
@@ -484,8 +577,9 @@ impl Engine for EmperorEngine<'_> {
         let (lock, emperor) = match running {
             Ok(r) => r,
             Err(e) => {
-                for s in &starting {
+                for s in starting {
                     done(s.index, Finished::failed(e.to_string()));
+                    self.forget_run_dir(batch, s);
                 }
                 return;
             }
@@ -498,43 +592,63 @@ impl Engine for EmperorEngine<'_> {
                 .unwrap_or_default();
             match self.make_link(&s.link, &config) {
                 Ok(()) => linked.push(s),
-                Err(e) => done(s.index, Finished::failed(e.to_string())),
+                Err(e) => {
+                    done(s.index, Finished::failed(e.to_string()));
+                    failed.push(s);
+                }
             }
         }
         drop(lock);
         self.wake(&emperor);
         let deadline = Instant::now() + self.cx.options.start_timeout;
         let emperor_ref = &emperor;
-        std::thread::scope(|scope| {
-            for s in &linked {
-                scope.spawn(move || {
-                    let instance = batch[s.index];
-                    let log = self.cx.layout.log_file(instance.spec);
-                    let finished = match self.await_vassal(s, emperor_ref, deadline) {
-                        Ok(pid) => {
-                            let _ = pidfile::seal(&self.cx.layout.pidfile(instance.spec));
-                            let mut warnings = s.warnings.clone();
-                            warnings.extend(super::log_warnings(&log, s.log_offset));
-                            Finished {
-                                outcome: Outcome::Done { pid: Some(pid) },
-                                warnings,
+        let ready: Vec<bool> = std::thread::scope(|scope| {
+            let waits: Vec<_> = linked
+                .iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let instance = batch[s.index];
+                        let log = self.cx.layout.log_file(instance.spec);
+                        let finished = match self.await_vassal(s, emperor_ref, deadline) {
+                            Ok(pid) => {
+                                let _ = pidfile::seal(&self.cx.layout.pidfile(instance.spec));
+                                let mut warnings = s.warnings.clone();
+                                warnings.extend(super::log_warnings(&log, s.log_offset));
+                                Finished {
+                                    outcome: Outcome::Done { pid: Some(pid) },
+                                    warnings,
+                                }
                             }
-                        }
-                        Err(why) => {
-                            // Nothing is left running: the link goes, or
-                            // the Emperor would respawn it again and again.
-                            let _ = self.remove_link(&s.link);
-                            Finished::new(Outcome::Failed {
-                                reason: format!("{why}; see {}", display_path(&log)),
-                                log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
-                            })
-                        }
-                    };
-                    done(s.index, finished);
-                });
-            }
+                            Err(not_ready) => {
+                                self.unlink_failed(instance, s, emperor_ref, not_ready.master);
+                                Finished::new(Outcome::Failed {
+                                    reason: format!(
+                                        "{}; see {}",
+                                        not_ready.why,
+                                        display_path(&log)
+                                    ),
+                                    log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
+                                })
+                            }
+                        };
+                        let ok = !finished.outcome.is_failure();
+                        done(s.index, finished);
+                        ok
+                    })
+                })
+                .collect();
+            waits
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
         });
-        self.wake(&emperor);
+        failed.extend(
+            linked
+                .into_iter()
+                .zip(ready)
+                .filter_map(|(s, ok)| (!ok).then_some(s)),
+        );
+        self.forget_failed(batch, failed);
     }
 
     /// Every link removed, the Emperor woken once, each master awaited
@@ -573,8 +687,7 @@ impl Engine for EmperorEngine<'_> {
                 .iter()
                 .filter_map(|(_, m)| m.as_ref().map(Master::pidfd))
                 .collect();
-            let deadline =
-                Instant::now() + self.cx.options.stop_timeout + super::super::plan::KILL_GRACE;
+            let deadline = Instant::now() + self.cx.options.stop_timeout + KILL_GRACE;
             let exited = wait::wait_for_exits(&fds, deadline);
             let mut exited = exited.into_iter();
             for (i, master) in waiting {
