@@ -546,3 +546,79 @@ fn the_wrapper_runs_nothing_for_a_vassal_whose_link_is_gone() {
     assert!(live::http_get(port).is_err());
     assert!(live.uwsgi_processes().is_empty());
 }
+
+/// Hold the Emperor engine's own lock (`/run/uwsgi-apps/emperor/lock`) as
+/// a `start` would, until the returned file is dropped.
+fn hold_emperor_lock(live: &Live) -> fs::File {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = live.r.path("run/uwsgi-apps/emperor");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .unwrap();
+    live::chmod(&live.r.path("run/uwsgi-apps"), 0o700);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    // SAFETY: flock(2) on a descriptor this function owns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    lock
+}
+
+/// The wrapper's own recipe check fails (here: the config, changed after
+/// `start` checked it, names a user that does not exist). The wrapper
+/// says its pid first and exiles itself, so `start` reports the failure
+/// at once, with the wrapper's reason, instead of waiting out its
+/// timeout while the Emperor runs the wrapper again and again.
+#[test]
+fn a_vassal_refused_by_its_wrapper_fails_its_start_at_once() {
+    let live = emperor_live();
+    let port = live.app("late", "");
+    let config = live.r.available().join("late.ini");
+    let held = hold_emperor_lock(&live);
+    let notify = live.rundir("late").join("notify");
+    let (out, after_release) = std::thread::scope(|scope| {
+        let start = scope.spawn(|| live.apps(&["start", "--start-timeout", "20", "late"]));
+        // `start` has checked the config and bound its readiness socket:
+        // it waits for the Emperor's lock to make the link.
+        let until = Instant::now() + Duration::from_secs(20);
+        while !notify.exists() {
+            assert!(Instant::now() < until, "start never got to the lock");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let text = fs::read_to_string(&config).unwrap();
+        fs::write(&config, format!("{text}uid = no-such-user-here\n")).unwrap();
+        drop(held);
+        let released = Instant::now();
+        let out = start.join().unwrap();
+        (out, released.elapsed())
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        after_release < Duration::from_secs(10),
+        "start took {after_release:?} to report a vassal its wrapper refused (timeout 20 s): {}",
+        show(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-user-here"),
+        "the wrapper's reason is not given: {}",
+        show(&out)
+    );
+    assert!(emperors(&live).is_empty(), "{:?}", emperors(&live));
+    assert_nothing_left_of(&live, "late");
+    // The wrapper says why on its stderr, the Emperor's log: it ran once
+    // (twice if the Emperor's rescan, a second later, came before the
+    // link went), not again and again.
+    let emperor_log = fs::read_to_string(live.r.path("var/log/uwsgi/emperor.log")).unwrap();
+    let runs = emperor_log.matches("no-such-user-here").count();
+    assert!(
+        (1..=2).contains(&runs),
+        "the wrapper ran {runs} times:\n{emperor_log}"
+    );
+    assert!(live::http_get(port).is_err());
+}

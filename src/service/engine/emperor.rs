@@ -333,6 +333,9 @@ struct Starting {
 /// (its wrapper, until the exec), which may still be running.
 struct NotReady {
     why: String,
+    /// Its wrapper ran nothing and said why: the instance's log has
+    /// nothing of it.
+    exiled: bool,
     master: Option<(i32, OwnedFd)>,
 }
 
@@ -394,7 +397,8 @@ impl EmperorEngine<'_> {
     /// what a reload's completion means: the pidfile names that master,
     /// and it has children that have settled (see
     /// `launch::workers_settled`; a child that never settles is believed
-    /// after `SETTLE_MAX`). Its death on the way is seen at once.
+    /// after `SETTLE_MAX`). Its death on the way is seen at once, and a
+    /// wrapper that runs nothing says why first (`exiled_message`).
     /// The Emperor dying meanwhile fails the wait at once, with its log.
     fn await_vassal(
         &self,
@@ -402,6 +406,8 @@ impl EmperorEngine<'_> {
         emperor: &Master,
         deadline: Instant,
     ) -> std::result::Result<i32, NotReady> {
+        // The pid the wrapper said (`MAINPID=`), and that process watched.
+        let mut announced: Option<i32> = None;
         let mut master: Option<(i32, OwnedFd)> = None;
         let mut last_status: Option<String> = None;
         let mut children_since: Option<Instant> = None;
@@ -414,7 +420,11 @@ impl EmperorEngine<'_> {
                 if let Some(st) = last_status {
                     why.push_str(&format!(" (last status: {st})"));
                 }
-                return Err(NotReady { why, master });
+                return Err(NotReady {
+                    why,
+                    exiled: false,
+                    master,
+                });
             }
             let mut fds = vec![s.notify.fd(), emperor.pidfd()];
             if let Some((_, fd)) = &master {
@@ -427,6 +437,46 @@ impl EmperorEngine<'_> {
                 None => deadline,
             };
             let fired = wait::wait_for_any(&fds, until);
+            // The messages first: a wrapper says why it runs nothing
+            // before it ends.
+            let mut exile: Option<String> = None;
+            let mut ended = fired.get(2).copied().unwrap_or(false);
+            for msg in s.notify.drain() {
+                let Some(from) = msg.pid else { continue };
+                if announced.is_none() && main_pid(&msg.text) == Some(from) {
+                    announced = Some(from);
+                    match open_pidfd(from) {
+                        Ok(fd) => master = Some((from, fd)),
+                        // Ended, and reaped by the Emperor, before it
+                        // could be watched.
+                        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => ended = true,
+                        Err(_) => {}
+                    }
+                }
+                if announced != Some(from) {
+                    continue;
+                }
+                if let Some(why) = exiled(&msg.text) {
+                    exile = Some(crate::display::sanitize(why.as_ref()).into_owned());
+                }
+                if let Some(st) = msg.status() {
+                    last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
+                }
+            }
+            if let Some(why) = exile {
+                return Err(NotReady {
+                    why: format!("not run by the Emperor's wrapper: {why}"),
+                    exiled: true,
+                    master,
+                });
+            }
+            if let (true, Some(pid)) = (ended, announced) {
+                return Err(NotReady {
+                    why: format!("its master (pid {pid}) exited before it was ready"),
+                    exiled: false,
+                    master: None,
+                });
+            }
             if fired[1] {
                 return Err(NotReady {
                     why: format!(
@@ -434,28 +484,9 @@ impl EmperorEngine<'_> {
                         emperor.pid(),
                         display_path(&self.cx.layout.emperor_log())
                     ),
+                    exiled: false,
                     master,
                 });
-            }
-            if fired.get(2).copied().unwrap_or(false) {
-                let pid = master.as_ref().map_or(0, |(p, _)| *p);
-                return Err(NotReady {
-                    why: format!("its master (pid {pid}) exited before it was ready"),
-                    master: None,
-                });
-            }
-            for msg in s.notify.drain() {
-                let Some(from) = msg.pid else { continue };
-                if master.is_none() && main_pid(&msg.text) == Some(from) {
-                    if let Ok(fd) = open_pidfd(from) {
-                        master = Some((from, fd));
-                    }
-                }
-                if master.as_ref().is_some_and(|(p, _)| *p == from) {
-                    if let Some(st) = msg.status() {
-                        last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
-                    }
-                }
             }
             let Some((pid, _)) = &master else { continue };
             let pid = *pid;
@@ -473,12 +504,33 @@ impl EmperorEngine<'_> {
     }
 }
 
-/// `MAINPID=N` in a notify message (what the wrapper sends before it
-/// becomes uWSGI).
+/// What the wrapper says on the instance's readiness socket, where
+/// `start` listens, before it becomes uWSGI: its pid first (`MAINPID=`,
+/// as in systemd's protocol), so that `start` watches that process from
+/// then on and sees it end at once, whatever it becomes.
+pub fn main_pid_message(pid: u32) -> String {
+    format!("MAINPID={pid}\n")
+}
+
+/// What the wrapper says when it runs nothing: why, on a line of this
+/// program's own (uWSGI's `STATUS=` lines come from the same pid), so
+/// that `start` gives the reason, which is in no instance's log.
+pub fn exiled_message(why: &str) -> String {
+    format!("{EXILED}{}\n", why.replace('\n', " "))
+}
+
+const EXILED: &str = "EXILED=";
+
+/// `MAINPID=N` in a notify message.
 fn main_pid(text: &str) -> Option<i32> {
     text.lines()
         .find_map(|l| l.strip_prefix("MAINPID="))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The reason in an `EXILED=` message.
+fn exiled(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix(EXILED))
 }
 
 impl Engine for EmperorEngine<'_> {
@@ -618,6 +670,10 @@ impl Engine for EmperorEngine<'_> {
                                     outcome: Outcome::Done { pid: Some(pid) },
                                     warnings,
                                 }
+                            }
+                            Err(not_ready) if not_ready.exiled => {
+                                self.unlink_failed(instance, s, emperor_ref, not_ready.master);
+                                Finished::failed(not_ready.why)
                             }
                             Err(not_ready) => {
                                 self.unlink_failed(instance, s, emperor_ref, not_ready.master);
@@ -823,7 +879,12 @@ mod tests {
         assert!(spec_of_link(OsStr::new("hello.xml")).is_err());
         let args: Vec<OsString> = ["--ini", "hello.ini"].iter().map(OsString::from).collect();
         assert_eq!(vassal_arg(&args), Some(OsStr::new("hello.ini")));
-        assert_eq!(main_pid("MAINPID=42\n"), Some(42));
+        assert_eq!(main_pid(&main_pid_message(42)), Some(42));
         assert_eq!(main_pid("READY=1\n"), None);
+        assert_eq!(
+            exiled(&exiled_message("no such\nuser")),
+            Some("no such user")
+        );
+        assert_eq!(exiled("STATUS=initializing uWSGI\n"), None);
     }
 }
