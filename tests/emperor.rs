@@ -392,3 +392,233 @@ fn a_wrapper_in_another_users_directory_never_runs_as_root() {
     );
     let _ = live.apps(&["stop", "a"]);
 }
+
+/// The Emperor's own files under the root: its pidfile, and the link of
+/// vassal NAME.
+fn emperor_pidfile(live: &Live) -> std::path::PathBuf {
+    live.r.path("run/uwsgi-apps/emperor/pid")
+}
+
+fn vassal_link(live: &Live, name: &str) -> std::path::PathBuf {
+    live.r
+        .path("run/uwsgi-apps/emperor/vassals")
+        .join(format!("{name}.ini"))
+}
+
+/// The live Emperors of the root.
+fn emperors(live: &Live) -> Vec<i32> {
+    live.uwsgi_processes()
+        .into_iter()
+        .filter(|&p| live::cmdline(p).iter().any(|a| a == "--emperor"))
+        .collect()
+}
+
+/// Nothing of a failed vassal is left: no link, no runtime dir — now, and
+/// still after a while (a vassal the Emperor respawned would make the dir
+/// again), and no master of it.
+fn assert_nothing_left_of(live: &Live, name: &str) {
+    for _ in 0..2 {
+        assert!(
+            vassal_link(live, name).symlink_metadata().is_err(),
+            "{name}'s vassal link is left"
+        );
+        assert!(
+            !live.rundir(name).exists(),
+            "{name}'s runtime dir is left: {:?}",
+            fs::read_dir(live.rundir(name))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let conf = live.conffile(name);
+    let masters: Vec<i32> = live
+        .masters()
+        .into_iter()
+        .filter(|&m| {
+            live::cmdline(m)
+                .iter()
+                .any(|a| std::path::Path::new(a) == conf)
+        })
+        .collect();
+    assert!(masters.is_empty(), "{name} runs again: {masters:?}");
+}
+
+/// A start in which every vassal fails leaves what a failed start of the
+/// daemon engine leaves: nothing — no runtime dir, no link, and no
+/// Emperor governing nothing.
+#[test]
+fn a_start_whose_only_vassal_fails_leaves_no_emperor_behind() {
+    let live = emperor_live();
+    live.broken_app("broken");
+    let out = live.apps(&["start", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        emperors(&live).is_empty(),
+        "an Emperor is left with no vassal: {:?}",
+        emperors(&live)
+    );
+    assert!(
+        !emperor_pidfile(&live).exists(),
+        "the Emperor's pidfile is left"
+    );
+    assert_nothing_left_of(&live, "broken");
+    assert!(emperors(&live).is_empty(), "an Emperor came back");
+}
+
+/// In a batch where one vassal starts and one fails, the Emperor stays
+/// for the good one and only the failed one is cleaned away.
+#[test]
+fn a_failed_vassal_beside_a_good_one_is_cleaned_and_the_emperor_stays() {
+    let live = emperor_live();
+    let port = live.app("good", "");
+    live.broken_app("broken");
+    let out = live.apps(&["start", "good", "broken"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello good");
+    let emperor = emperor_of(live.master("good"));
+    assert_nothing_left_of(&live, "broken");
+    assert!(live::alive(emperor), "the Emperor of good is gone");
+    assert_eq!(emperor_of(live.master("good")), emperor);
+    assert!(vassal_link(&live, "good").symlink_metadata().is_ok());
+    assert_eq!(live::http_wait(port, HTTP_LIMIT), "hello good");
+    ok(&live.apps(&["stop", "good"]));
+    assert!(live::wait_gone(emperor, Duration::from_secs(10)));
+}
+
+/// A vassal that is not ready in time is stopped once its link is gone,
+/// and the start waits for that: then nothing of it is left, and no
+/// Emperor either. It is still loading its app when the Emperor tells it
+/// to stop, so uWSGI 2.0.21 loses the stop in its fresh worker and would
+/// hang for 30 s, until the Emperor kills it: the start does not wait
+/// that long.
+#[test]
+fn a_vassal_not_ready_in_time_is_stopped_and_leaves_nothing() {
+    let live = emperor_live();
+    live.slow_app("slow");
+    let began = Instant::now();
+    let out = live.apps(&["start", "--start-timeout", "1", "slow"]);
+    let took = began.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not become ready within 1 s"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the failed start took {took:?}"
+    );
+    assert!(
+        live.uwsgi_processes().is_empty(),
+        "left running: {:?}",
+        live.uwsgi_processes()
+    );
+    assert!(!emperor_pidfile(&live).exists());
+    assert_nothing_left_of(&live, "slow");
+}
+
+/// The Emperor respawns a vassal that dies before it has seen the
+/// vassal's link go (a stop, a start that failed): the wrapper runs
+/// nothing for an instance whose link is gone, and exiles it.
+#[test]
+fn the_wrapper_runs_nothing_for_a_vassal_whose_link_is_gone() {
+    let live = emperor_live();
+    let port = live.app("gone", "");
+    let out = live
+        .r
+        .cmd("uwsgi-apps-vassal")
+        .args(["--ini", "gone.ini"])
+        .timeout(Duration::from_secs(15))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(26), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("link is gone"),
+        "{}",
+        show(&out)
+    );
+    assert!(!live.rundir("gone").exists(), "its runtime dir was made");
+    assert!(live::http_get(port).is_err());
+    assert!(live.uwsgi_processes().is_empty());
+}
+
+/// Hold the Emperor engine's own lock (`/run/uwsgi-apps/emperor/lock`) as
+/// a `start` would, until the returned file is dropped.
+fn hold_emperor_lock(live: &Live) -> fs::File {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = live.r.path("run/uwsgi-apps/emperor");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .unwrap();
+    live::chmod(&live.r.path("run/uwsgi-apps"), 0o700);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    // SAFETY: flock(2) on a descriptor this function owns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    lock
+}
+
+/// The wrapper's own recipe check fails (here: the config, changed after
+/// `start` checked it, names a user that does not exist). The wrapper
+/// says its pid first and exiles itself, so `start` reports the failure
+/// at once, with the wrapper's reason, instead of waiting out its
+/// timeout while the Emperor runs the wrapper again and again.
+#[test]
+fn a_vassal_refused_by_its_wrapper_fails_its_start_at_once() {
+    let live = emperor_live();
+    let port = live.app("late", "");
+    let config = live.r.available().join("late.ini");
+    let held = hold_emperor_lock(&live);
+    let notify = live.rundir("late").join("notify");
+    let (out, after_release) = std::thread::scope(|scope| {
+        let start = scope.spawn(|| live.apps(&["start", "--start-timeout", "20", "late"]));
+        // `start` has checked the config and bound its readiness socket:
+        // it waits for the Emperor's lock to make the link.
+        let until = Instant::now() + Duration::from_secs(20);
+        while !notify.exists() {
+            assert!(Instant::now() < until, "start never got to the lock");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let text = fs::read_to_string(&config).unwrap();
+        fs::write(&config, format!("{text}uid = no-such-user-here\n")).unwrap();
+        drop(held);
+        let released = Instant::now();
+        let out = start.join().unwrap();
+        (out, released.elapsed())
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        after_release < Duration::from_secs(10),
+        "start took {after_release:?} to report a vassal its wrapper refused (timeout 20 s): {}",
+        show(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-user-here"),
+        "the wrapper's reason is not given: {}",
+        show(&out)
+    );
+    assert!(emperors(&live).is_empty(), "{:?}", emperors(&live));
+    assert_nothing_left_of(&live, "late");
+    // The wrapper says why on its stderr, the Emperor's log: it ran once
+    // (twice if the Emperor's rescan, a second later, came before the
+    // link went), not again and again.
+    let emperor_log = fs::read_to_string(live.r.path("var/log/uwsgi/emperor.log")).unwrap();
+    let runs = emperor_log.matches("no-such-user-here").count();
+    assert!(
+        (1..=2).contains(&runs),
+        "the wrapper ran {runs} times:\n{emperor_log}"
+    );
+    assert!(live::http_get(port).is_err());
+}

@@ -12,6 +12,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 use crate::discovery::EnabledConfig;
@@ -70,30 +71,30 @@ pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Res
         .map(|n| ("NOTIFY_SOCKET".into(), n))
         .into_iter()
         .collect();
-    become_uwsgi(&context, &spec, &config, exit::REFUSED, || extra)
+    match become_uwsgi(&context, &spec, &config, || extra) {
+        Refusal::Refused(why) => {
+            super::error(format_args!("{spec}: {why}"));
+            Ok(exit::REFUSED)
+        }
+        Refusal::Failed(e) => Err(e),
+    }
 }
 
 /// The recipe's last steps, shared by `exec` and the Emperor's wrapper:
-/// prepare the instance (a refusal is said and ends in `refused`, the
-/// caller's status for it), say its warnings, then run uWSGI in place of
+/// prepare the instance, say its warnings, then run uWSGI in place of
 /// this program with the recipe's environment and the caller variables
 /// `extra()` gives once the instance is prepared. Returns only when
-/// nothing could be run.
+/// nothing could be run, with why, for the caller to say.
 fn become_uwsgi(
     context: &Context<'_>,
     spec: &Confspec,
     config: &EnabledConfig,
-    refused: i32,
     extra: impl FnOnce() -> Vec<(OsString, OsString)>,
-) -> Result<i32> {
+) -> Refusal {
     let recipe = context.recipe();
     let prepared = match recipe.prepare(config) {
         Ok(p) => p,
-        Err(Refusal::Refused(why)) => {
-            super::error(format_args!("{spec}: {why}"));
-            return Ok(refused);
-        }
-        Err(Refusal::Failed(e)) => return Err(e),
+        Err(refusal) => return refusal,
     };
     for w in &prepared.run_as.warnings {
         super::warning(format_args!("{spec}: {w}"));
@@ -106,7 +107,7 @@ fn become_uwsgi(
         .envs(env)
         .current_dir("/")
         .exec();
-    Err(Error::os(format!("run {}", display_path(program)), err))
+    Refusal::Failed(Error::os(format!("run {}", display_path(program)), err))
 }
 
 /// What the Emperor's vassals exit with when they must not run: the
@@ -118,8 +119,9 @@ pub const VASSAL_EXILE: i32 = 26;
 /// `service::engine::emperor`): the recipe for the instance the link's
 /// name stands for, then uWSGI in its place, with the Emperor's channel
 /// (`UWSGI_EMPEROR_FD` and the descriptor it names, which stays open) and
-/// the readiness socket `start` listens on. It says its pid there first
-/// (`MAINPID=`), so that `start` sees the vassal die at once.
+/// the readiness socket `start` listens on. It says its pid there first,
+/// so that `start` sees the vassal die at once, and, when it runs
+/// nothing, why (on its stderr, the Emperor's log, too).
 pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
     let Some(name) = emperor::vassal_arg(args) else {
         super::error("not started as the Emperor's wrapper: no vassal file name in its arguments");
@@ -136,34 +138,48 @@ pub fn vassal(layout: &Layout, args: &[OsString]) -> Result<i32> {
     // from now on and sees at once any end before it becomes uWSGI (the
     // pid stays the same through the exec).
     let notify = layout.notify_socket(&spec);
-    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
-        let _ = socket.send_to(
-            format!("MAINPID={}\n", std::process::id()).as_bytes(),
-            &notify,
-        );
-    }
+    say(&notify, &emperor::main_pid_message(std::process::id()));
     // Whatever keeps it from running, the Emperor must not respawn it
     // again and again: every failure is an exile.
-    match vassal_of(layout, &spec, notify) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            super::error(format_args!("{spec}: {e}"));
-            Ok(VASSAL_EXILE)
-        }
+    let why = vassal_of(layout, &spec, &notify);
+    super::error(format_args!("{spec}: {why}"));
+    say(&notify, &emperor::exiled_message(&why.to_string()));
+    Ok(VASSAL_EXILE)
+}
+
+/// One message to the readiness socket `start` listens on: nobody may
+/// listen any more (a respawn after the start gave up), so it may go
+/// nowhere.
+fn say(notify: &Path, message: &str) {
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to(message.as_bytes(), notify);
     }
 }
 
-fn vassal_of(layout: &Layout, spec: &Confspec, notify: std::path::PathBuf) -> Result<i32> {
+/// The vassal's recipe, then uWSGI in place of this program; returns only
+/// when nothing could be run, with why.
+fn vassal_of(layout: &Layout, spec: &Confspec, notify: &Path) -> Refusal {
+    // The Emperor respawns a vassal that dies before it has seen its link
+    // go (a stop, a start that failed and killed it): that one is no
+    // vassal any more and runs nothing.
+    match emperor::vassal_link(layout, spec) {
+        Ok(link) if link.symlink_metadata().is_ok() => {}
+        Ok(_) => return Refusal::Refused("its vassal link is gone (it was stopped)".into()),
+        Err(e) => return Refusal::Failed(e),
+    }
     let settings = super::load_settings(layout);
     let context = Context::new(layout, &settings, Options::from_settings(&settings));
-    let targets = plan::plan_specs(layout, std::slice::from_ref(spec))?;
-    let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
-        super::error(format_args!(
-            "{spec} is not enabled; the Emperor's link to it is stale"
-        ));
-        return Ok(VASSAL_EXILE);
+    let targets = match plan::plan_specs(layout, std::slice::from_ref(spec)) {
+        Ok(t) => t,
+        Err(e) => return Refusal::Failed(e),
     };
-    become_uwsgi(&context, spec, &config, VASSAL_EXILE, || {
+    let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
+        return Refusal::Refused(format!(
+            "not enabled (no config for it in {}); the Emperor's link to it is stale",
+            display_path(&layout.enabled_dir(&spec.namespace))
+        ));
+    };
+    become_uwsgi(&context, spec, &config, || {
         let mut extra: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(k, _)| {
                 k.to_str().is_some_and(|k| {
@@ -174,7 +190,7 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: std::path::PathBuf) -> Re
                 })
             })
             .collect();
-        extra.push(("NOTIFY_SOCKET".into(), notify.into_os_string()));
+        extra.push(("NOTIFY_SOCKET".into(), notify.into()));
         extra
     })
 }

@@ -17,7 +17,6 @@ use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 use crate::service::plan::KILL_GRACE;
 use crate::service::recipe::Refusal;
 use crate::service::report::{InstanceStatus, Outcome};
-use crate::service::rundir;
 
 /// How long a stopping master may take before it gets its SIGINT again;
 /// uWSGI normally stops in about a second.
@@ -56,11 +55,9 @@ impl<'a> DaemonEngine<'a> {
             Err(e) => Err(Refusal::Failed(e)),
         };
         let outcome = outcome.unwrap_or_else(|r| Outcome::failed(r.to_string()));
-        // A start that failed leaves nothing behind: the runtime dir it
-        // made goes again, unless a master (of whatever start) lives in it.
         let started = matches!(outcome, Outcome::Done { .. } | Outcome::Already { .. });
-        if created && !started && !matches!(self.cx.probe(instance), Ok((Some(_), _))) {
-            let _ = rundir::remove_run_dir(self.cx.layout, spec);
+        if created && !started {
+            self.cx.forget_failed_start(instance);
         }
         Finished { outcome, warnings }
     }

@@ -20,8 +20,9 @@
 //! the instance from the name and runs its real config, whatever format.
 //!
 //! The Emperor runs while any app does: started with the first, stopped
-//! with the last. It is woken with SIGWINCH after every change to the
-//! links, so it acts at once rather than at its next scan.
+//! with the last, and never left behind by a start whose vassals failed.
+//! It is woken with SIGWINCH after every change to the links, so it acts
+//! at once rather than at its next scan.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -36,6 +37,7 @@ use rustix::process::Signal;
 
 use crate::display::display_path;
 use crate::error::{Error, IoContext, Result};
+use crate::layout::Layout;
 use crate::name::Confspec;
 use crate::process::identity::open_pidfd;
 use crate::process::launch;
@@ -44,6 +46,7 @@ use crate::process::{pidfile, procfs, wait, Master};
 use crate::service::report::{InstanceStatus, Outcome};
 use crate::service::rundir;
 
+use super::super::plan::KILL_GRACE;
 use super::systemd::{instance_string, parse_instance};
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
 
@@ -59,6 +62,15 @@ pub const DEFAULT_WRAPPER: &str = "/usr/lib/uwsgi-apps/uwsgi-apps-vassal";
 /// 25 ms rather than 10 took the start of 50 from about 1.95 s to about
 /// 1.6 s here (tests/bench_engines.rs), for at most 25 ms more per vassal.
 const TICK: Duration = Duration::from_millis(25);
+
+/// How long a vassal whose start failed may take to stop once its link is
+/// gone, before it is killed. uWSGI stops in about a second, unless the
+/// stop comes as it forks its workers (as for a vassal that was not ready
+/// in time because it was still loading its app): uWSGI 2.0.21 loses it in
+/// a fresh worker and waits its 60 s mercy (`launch::workers_settled`),
+/// until the Emperor kills it 30 s on. A start that failed has nothing to
+/// finish.
+const FAILED_STOP: Duration = Duration::from_secs(3);
 
 /// How often the Emperor scans its links by itself (it is woken at once
 /// by SIGWINCH after our own changes).
@@ -128,6 +140,16 @@ pub fn link_name(spec: &Confspec) -> OsString {
     OsString::from(format!("{}.ini", instance_string(spec)))
 }
 
+/// The vassal link of an instance in the vassal dir of `layout`.
+pub fn vassal_link(layout: &Layout, spec: &Confspec) -> Result<PathBuf> {
+    Ok(vassal_dir(layout)?.join(link_name(spec)))
+}
+
+/// `/run/uwsgi-apps/emperor/vassals/`, made on the way (root's, 0700).
+fn vassal_dir(layout: &Layout) -> Result<PathBuf> {
+    crate::lock::private_subdir(layout, &["emperor", "vassals"])
+}
+
 /// The instance a vassal file name (as the Emperor passes it) stands for.
 pub fn spec_of_link(name: &OsStr) -> Result<Confspec> {
     let name = Path::new(name)
@@ -150,7 +172,7 @@ impl<'a> EmperorEngine<'a> {
     }
 
     fn vassal_dir(&self) -> Result<PathBuf> {
-        crate::lock::private_subdir(self.cx.layout, &["emperor", "vassals"])
+        vassal_dir(self.cx.layout)
     }
 
     fn emperor_pidfile(&self) -> Result<PathBuf> {
@@ -273,7 +295,7 @@ impl<'a> EmperorEngine<'a> {
     }
 
     fn link(&self, spec: &Confspec) -> Result<PathBuf> {
-        Ok(self.vassal_dir()?.join(link_name(spec)))
+        vassal_link(self.cx.layout, spec)
     }
 
     /// Make the vassal link of `config` (replacing a stale one).
@@ -303,23 +325,88 @@ struct Starting {
     notify: NotifySocket,
     log_offset: u64,
     warnings: Vec<String>,
+    /// Its runtime dir was made by this start (and goes if it fails).
+    created: bool,
+}
+
+/// Why a vassal did not become ready, and the process seen as its master
+/// (its wrapper, until the exec), which may still be running.
+struct NotReady {
+    why: String,
+    /// Its wrapper ran nothing and said why: the instance's log has
+    /// nothing of it.
+    exiled: bool,
+    master: Option<(i32, OwnedFd)>,
 }
 
 impl EmperorEngine<'_> {
+    /// A vassal that did not become ready is not left running: its link
+    /// goes (or the Emperor would respawn it again and again), the
+    /// Emperor is woken to stop what still runs of it, and that is
+    /// awaited, so that its runtime dir can go after. One still there
+    /// after `FAILED_STOP` is killed, once proven to be the instance's
+    /// master: with its link gone the Emperor cannot bring it back (a
+    /// respawn it already had in hand runs nothing: see `exec::vassal`).
+    fn unlink_failed(
+        &self,
+        instance: Instance<'_>,
+        s: &Starting,
+        emperor: &Master,
+        master: Option<(i32, OwnedFd)>,
+    ) {
+        let _ = self.remove_link(&s.link);
+        self.wake(emperor);
+        let Some((pid, fd)) = master else { return };
+        if wait::wait_for_exits(&[fd.as_fd()], Instant::now() + FAILED_STOP)[0] {
+            return;
+        }
+        if let Ok((Some(m), _)) = self.cx.probe(instance) {
+            if m.pid() == pid && m.signal(Signal::KILL).is_ok() {
+                wait::wait_for_exits(&[m.pidfd()], Instant::now() + KILL_GRACE);
+            }
+        }
+    }
+
+    /// What a failed start leaves goes, as under the daemon engine: the
+    /// Emperor, when no vassal is left to it (under its lock, as `stop`
+    /// does), then the runtime dir each failed vassal's start made — after
+    /// the Emperor, whose vassals die with it.
+    fn forget_failed(&self, batch: &[Instance<'_>], failed: Vec<Starting>) {
+        if failed.is_empty() {
+            return;
+        }
+        self.stop_emperor_if_idle();
+        for s in failed {
+            self.forget_run_dir(batch, s);
+        }
+    }
+
+    /// The runtime dir of a vassal that failed, if its start made it.
+    fn forget_run_dir(&self, batch: &[Instance<'_>], s: Starting) {
+        // Its readiness socket is closed first: it may be in the dir.
+        drop(s.notify);
+        if s.created {
+            self.cx.forget_failed_start(batch[s.index]);
+        }
+    }
+
     /// Wait until the vassal is ready. Under an Emperor, uWSGI tells the
     /// Emperor (through its pipe), not the readiness socket, that it is
     /// ready: only its `STATUS=` messages come here. So once its wrapper
     /// has said its pid (`MAINPID=`, before it became uWSGI) ready means
     /// what a reload's completion means: the pidfile names that master,
     /// and it has children that have settled (`launch::Settling`). Its
-    /// death on the way is seen at once. The Emperor dying meanwhile
+    /// death on the way is seen at once, and a wrapper that runs nothing
+    /// says why first (`exiled_message`). The Emperor dying meanwhile
     /// fails the wait at once, with its log.
     fn await_vassal(
         &self,
         s: &Starting,
         emperor: &Master,
         deadline: Instant,
-    ) -> std::result::Result<i32, String> {
+    ) -> std::result::Result<i32, NotReady> {
+        // The pid the wrapper said (`MAINPID=`), and that process watched.
+        let mut announced: Option<i32> = None;
         let mut master: Option<(i32, OwnedFd)> = None;
         let mut last_status: Option<String> = None;
         let mut settling = launch::Settling::default();
@@ -332,7 +419,11 @@ impl EmperorEngine<'_> {
                 if let Some(st) = last_status {
                     why.push_str(&format!(" (last status: {st})"));
                 }
-                return Err(why);
+                return Err(NotReady {
+                    why,
+                    exiled: false,
+                    master,
+                });
             }
             let mut fds = vec![s.notify.fd(), emperor.pidfd()];
             if let Some((_, fd)) = &master {
@@ -345,29 +436,56 @@ impl EmperorEngine<'_> {
                 None => deadline,
             };
             let fired = wait::wait_for_any(&fds, until);
-            if fired[1] {
-                return Err(format!(
-                    "the uWSGI Emperor (pid {}) exited (its log: {})",
-                    emperor.pid(),
-                    display_path(&self.cx.layout.emperor_log())
-                ));
-            }
-            if fired.get(2).copied().unwrap_or(false) {
-                let pid = master.as_ref().map_or(0, |(p, _)| *p);
-                return Err(format!("its master (pid {pid}) exited before it was ready"));
-            }
+            // The messages first: a wrapper says why it runs nothing
+            // before it ends.
+            let mut exile: Option<String> = None;
+            let mut ended = fired.get(2).copied().unwrap_or(false);
             for msg in s.notify.drain() {
                 let Some(from) = msg.pid else { continue };
-                if master.is_none() && main_pid(&msg.text) == Some(from) {
-                    if let Ok(fd) = open_pidfd(from) {
-                        master = Some((from, fd));
+                if announced.is_none() && main_pid(&msg.text) == Some(from) {
+                    announced = Some(from);
+                    match open_pidfd(from) {
+                        Ok(fd) => master = Some((from, fd)),
+                        // Ended, and reaped by the Emperor, before it
+                        // could be watched.
+                        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => ended = true,
+                        Err(_) => {}
                     }
                 }
-                if master.as_ref().is_some_and(|(p, _)| *p == from) {
-                    if let Some(st) = msg.status() {
-                        last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
-                    }
+                if announced != Some(from) {
+                    continue;
                 }
+                if let Some(why) = exiled(&msg.text) {
+                    exile = Some(crate::display::sanitize(why.as_ref()).into_owned());
+                }
+                if let Some(st) = msg.status() {
+                    last_status = Some(crate::display::sanitize(st.as_ref()).into_owned());
+                }
+            }
+            if let Some(why) = exile {
+                return Err(NotReady {
+                    why: format!("not run by the Emperor's wrapper: {why}"),
+                    exiled: true,
+                    master,
+                });
+            }
+            if let (true, Some(pid)) = (ended, announced) {
+                return Err(NotReady {
+                    why: format!("its master (pid {pid}) exited before it was ready"),
+                    exiled: false,
+                    master: None,
+                });
+            }
+            if fired[1] {
+                return Err(NotReady {
+                    why: format!(
+                        "the uWSGI Emperor (pid {}) exited (its log: {})",
+                        emperor.pid(),
+                        display_path(&self.cx.layout.emperor_log())
+                    ),
+                    exiled: false,
+                    master,
+                });
             }
             let Some((pid, _)) = &master else { continue };
             let pid = *pid;
@@ -381,17 +499,42 @@ impl EmperorEngine<'_> {
     }
 }
 
-/// `MAINPID=N` in a notify message (what the wrapper sends before it
-/// becomes uWSGI).
+/// What the wrapper says on the instance's readiness socket, where
+/// `start` listens, before it becomes uWSGI: its pid first (`MAINPID=`,
+/// as in systemd's protocol), so that `start` watches that process from
+/// then on and sees it end at once, whatever it becomes.
+pub fn main_pid_message(pid: u32) -> String {
+    format!("MAINPID={pid}\n")
+}
+
+/// What the wrapper says when it runs nothing: why, on a line of this
+/// program's own (uWSGI's `STATUS=` lines come from the same pid), so
+/// that `start` gives the reason, which is in no instance's log.
+pub fn exiled_message(why: &str) -> String {
+    format!("{EXILED}{}\n", why.replace('\n', " "))
+}
+
+const EXILED: &str = "EXILED=";
+
+/// `MAINPID=N` in a notify message.
 fn main_pid(text: &str) -> Option<i32> {
     text.lines()
         .find_map(|l| l.strip_prefix("MAINPID="))
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The reason in an `EXILED=` message.
+fn exiled(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix(EXILED))
+}
+
 impl Engine for EmperorEngine<'_> {
     /// Refusals and "already runs" first; then one link per instance, the
     /// Emperor woken once, and each vassal awaited (READY=1) together.
+    /// A vassal that fails leaves nothing behind: no link, no process, no
+    /// runtime dir (unless a master lives in it, as under the daemon
+    /// engine), and no Emperor with no vassal left; the others of the
+    /// batch go on.
     fn start(&self, batch: &[Instance<'_>], done: Sink<'_>) {
         let recipe = self.cx.recipe();
         let mut starting: Vec<Starting> = Vec::new();
@@ -433,17 +576,26 @@ impl Engine for EmperorEngine<'_> {
                 }
                 _ => {}
             }
-            let prepared = recipe.make_dirs(instance.spec).and_then(|_| {
-                recipe.remove_stale_pidfile(instance.spec)?;
+            let created = match recipe.make_dirs(instance.spec) {
+                Ok(c) => c,
+                Err(e) => {
+                    done(i, Finished::failed(e.to_string()));
+                    continue;
+                }
+            };
+            let notify = recipe.remove_stale_pidfile(instance.spec).and_then(|()| {
                 NotifySocket::bind(
                     &self.cx.layout.notify_socket(instance.spec),
                     run_as.uid,
                     run_as.gid,
                 )
             });
-            let notify = match prepared {
+            let notify = match notify {
                 Ok(n) => n,
                 Err(e) => {
+                    if created {
+                        self.cx.forget_failed_start(*instance);
+                    }
                     done(i, Finished::failed(e.to_string()));
                     continue;
                 }
@@ -455,11 +607,15 @@ impl Engine for EmperorEngine<'_> {
                 notify,
                 log_offset: launch::log_end(&self.cx.layout.log_file(instance.spec)),
                 warnings: run_as.warnings,
+                created,
             });
         }
         if starting.is_empty() {
             return;
         }
+        // Every vassal that fails from here on is cleaned once all have
+        // been awaited (`forget_failed`).
+        let mut failed: Vec<Starting> = Vec::new();
         // Under the Emperor's lock: find or start it, and make the links
         // before anyone may find it idle and stop it.
         let running = self
@@ -468,8 +624,9 @@ impl Engine for EmperorEngine<'_> {
         let (lock, emperor) = match running {
             Ok(r) => r,
             Err(e) => {
-                for s in &starting {
+                for s in starting {
                     done(s.index, Finished::failed(e.to_string()));
+                    self.forget_run_dir(batch, s);
                 }
                 return;
             }
@@ -482,43 +639,67 @@ impl Engine for EmperorEngine<'_> {
                 .unwrap_or_default();
             match self.make_link(&s.link, &config) {
                 Ok(()) => linked.push(s),
-                Err(e) => done(s.index, Finished::failed(e.to_string())),
+                Err(e) => {
+                    done(s.index, Finished::failed(e.to_string()));
+                    failed.push(s);
+                }
             }
         }
         drop(lock);
         self.wake(&emperor);
         let deadline = Instant::now() + self.cx.options.start_timeout;
         let emperor_ref = &emperor;
-        std::thread::scope(|scope| {
-            for s in &linked {
-                scope.spawn(move || {
-                    let instance = batch[s.index];
-                    let log = self.cx.layout.log_file(instance.spec);
-                    let finished = match self.await_vassal(s, emperor_ref, deadline) {
-                        Ok(pid) => {
-                            let _ = pidfile::seal(&self.cx.layout.pidfile(instance.spec));
-                            let mut warnings = s.warnings.clone();
-                            warnings.extend(super::log_warnings(&log, s.log_offset));
-                            Finished {
-                                outcome: Outcome::Done { pid: Some(pid) },
-                                warnings,
+        let ready: Vec<bool> = std::thread::scope(|scope| {
+            let waits: Vec<_> = linked
+                .iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let instance = batch[s.index];
+                        let log = self.cx.layout.log_file(instance.spec);
+                        let finished = match self.await_vassal(s, emperor_ref, deadline) {
+                            Ok(pid) => {
+                                let _ = pidfile::seal(&self.cx.layout.pidfile(instance.spec));
+                                let mut warnings = s.warnings.clone();
+                                warnings.extend(super::log_warnings(&log, s.log_offset));
+                                Finished {
+                                    outcome: Outcome::Done { pid: Some(pid) },
+                                    warnings,
+                                }
                             }
-                        }
-                        Err(why) => {
-                            // Nothing is left running: the link goes, or
-                            // the Emperor would respawn it again and again.
-                            let _ = self.remove_link(&s.link);
-                            Finished::new(Outcome::Failed {
-                                reason: format!("{why}; see {}", display_path(&log)),
-                                log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
-                            })
-                        }
-                    };
-                    done(s.index, finished);
-                });
-            }
+                            Err(not_ready) if not_ready.exiled => {
+                                self.unlink_failed(instance, s, emperor_ref, not_ready.master);
+                                Finished::failed(not_ready.why)
+                            }
+                            Err(not_ready) => {
+                                self.unlink_failed(instance, s, emperor_ref, not_ready.master);
+                                Finished::new(Outcome::Failed {
+                                    reason: format!(
+                                        "{}; see {}",
+                                        not_ready.why,
+                                        display_path(&log)
+                                    ),
+                                    log_tail: launch::log_tail(&log, LOG_TAIL_LINES),
+                                })
+                            }
+                        };
+                        let ok = !finished.outcome.is_failure();
+                        done(s.index, finished);
+                        ok
+                    })
+                })
+                .collect();
+            waits
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
         });
-        self.wake(&emperor);
+        failed.extend(
+            linked
+                .into_iter()
+                .zip(ready)
+                .filter_map(|(s, ok)| (!ok).then_some(s)),
+        );
+        self.forget_failed(batch, failed);
     }
 
     /// Every link removed, the Emperor woken once, each master awaited
@@ -557,22 +738,19 @@ impl Engine for EmperorEngine<'_> {
                 .iter()
                 .filter_map(|(_, m)| m.as_ref().map(Master::pidfd))
                 .collect();
-            let deadline =
-                Instant::now() + self.cx.options.stop_timeout + super::super::plan::KILL_GRACE;
+            let deadline = Instant::now() + self.cx.options.stop_timeout + KILL_GRACE;
             let exited = wait::wait_for_exits(&fds, deadline);
             let mut exited = exited.into_iter();
             for (i, master) in waiting {
                 let gone = master.is_none() || exited.next().unwrap_or(false);
                 let finished = if gone {
-                    let mut f = Finished::new(match &master {
-                        Some(m) => Outcome::Done { pid: Some(m.pid()) },
-                        None => Outcome::Already { pid: None },
-                    });
-                    if let Err(e) = rundir::remove_run_dir(self.cx.layout, batch[i].spec) {
-                        f.warnings
-                            .push(format!("stopped, but its runtime directory stays: {e}"));
-                    }
-                    f
+                    self.cx.stopped(
+                        batch[i],
+                        match &master {
+                            Some(m) => Outcome::Done { pid: Some(m.pid()) },
+                            None => Outcome::Already { pid: None },
+                        },
+                    )
                 } else {
                     Finished::failed(format!(
                         "its master (pid {}) did not exit after its vassal link was removed",
@@ -694,7 +872,12 @@ mod tests {
         assert!(spec_of_link(OsStr::new("hello.xml")).is_err());
         let args: Vec<OsString> = ["--ini", "hello.ini"].iter().map(OsString::from).collect();
         assert_eq!(vassal_arg(&args), Some(OsStr::new("hello.ini")));
-        assert_eq!(main_pid("MAINPID=42\n"), Some(42));
+        assert_eq!(main_pid(&main_pid_message(42)), Some(42));
         assert_eq!(main_pid("READY=1\n"), None);
+        assert_eq!(
+            exiled(&exiled_message("no such\nuser")),
+            Some("no such user")
+        );
+        assert_eq!(exiled("STATUS=initializing uWSGI\n"), None);
     }
 }

@@ -164,6 +164,15 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A start that failed leaves nothing behind: the runtime dir it made
+    /// goes again, unless a master (of whatever start) lives in it. For
+    /// the instance whose dir this start made (`recipe.make_dirs`).
+    pub fn forget_failed_start(&self, instance: Instance<'_>) {
+        if !matches!(self.probe(instance), Ok((Some(_), _))) {
+            let _ = super::rundir::remove_run_dir(self.layout, instance.spec);
+        }
+    }
+
     /// How long a master has run.
     pub fn uptime(pid: i32) -> Option<Duration> {
         procfs::uptime(pid)

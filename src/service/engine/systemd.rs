@@ -444,7 +444,7 @@ impl Engine for SystemdEngine<'_> {
             args.extend(failed_units.iter().map(|(_, unit)| *unit));
             let _ = systemctl(&args);
             for (i, _) in failed_units {
-                let _ = self.stopped(batch[i], None);
+                self.cx.forget_failed_start(batch[i]);
             }
         }
     }
