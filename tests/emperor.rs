@@ -622,3 +622,61 @@ fn a_vassal_refused_by_its_wrapper_fails_its_start_at_once() {
     );
     assert!(live::http_get(port).is_err());
 }
+
+/// The engine-mismatch findings of doctor, as (app, message).
+fn mismatches(live: &Live) -> Vec<(String, String)> {
+    let out = live.apps(&["doctor", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", show(&out)));
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "engine-mismatch")
+        .map(|f| {
+            (
+                f["app"].as_str().unwrap_or_default().to_owned(),
+                f["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// doctor says which engine runs each master by the engines' own rule: a
+/// vassal of this root's Emperor is the Emperor's, a master started by the
+/// daemon engine is the daemon engine's, whatever ENGINE= says now.
+#[test]
+fn doctor_tells_the_emperors_vassals_from_daemons() {
+    let live = emperor_live();
+    let pv = live.app("vassal", "");
+    let pd = live.app("daemon", "");
+    ok(&live.apps(&["start", "vassal"]));
+    assert_eq!(live::http_wait(pv, HTTP_LIMIT), "hello vassal");
+    let emperor = emperor_of(live.master("vassal"));
+    assert_eq!(mismatches(&live), []);
+
+    live.settings("ENGINE=daemon\n");
+    ok(&live.apps(&["start", "daemon"]));
+    assert_eq!(live::http_wait(pd, HTTP_LIMIT), "hello daemon");
+    let found = mismatches(&live);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "app/vassal");
+    assert!(
+        found[0].1.contains("runs under the emperor engine"),
+        "{found:?}"
+    );
+
+    live.settings("ENGINE=emperor\n");
+    let found = mismatches(&live);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "app/daemon");
+    assert!(
+        found[0].1.contains("runs under the daemon engine"),
+        "{found:?}"
+    );
+    ok(&live.apps(&["stop", "vassal", "daemon"]));
+    assert!(
+        live::wait_gone(emperor, Duration::from_secs(10)),
+        "the Emperor goes with the last app"
+    );
+}

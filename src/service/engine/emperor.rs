@@ -346,7 +346,7 @@ impl EmperorEngine<'_> {
     /// awaited, so that its runtime dir can go after. One still there
     /// after `FAILED_STOP` is killed, once proven to be the instance's
     /// master: with its link gone the Emperor cannot bring it back (a
-    /// respawn it already had in hand runs nothing: see `exec::vassal`).
+    /// respawn it already had in hand runs nothing: see `output::exec::vassal`).
     fn unlink_failed(
         &self,
         instance: Instance<'_>,
