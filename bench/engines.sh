@@ -39,23 +39,27 @@ cargo test --release --test bench_engines --no-run >"$work/build.log" 2>&1 ||
 # Debian's script starting N apps with one worker each, as the engines'
 # apps have: the time until every instance is ready (it returns before its
 # apps are loaded, so its return is no end point), from bench/service.sh.
-debian_start=
-if [ "$SKIP_DEBIAN" != 1 ]; then
-    echo "Debian's script: start of $N..." >&2
+debian_run() {
     DEBIAN_ONLY=1 SKIP_DEBIAN_STOP=1 SCALE='' N="$N" WORKERS=1 FLOOR_RUNS=1 \
-        bench/service.sh >"$work/debian.log" 2>&1 ||
-        { tail -20 "$work/debian.log" >&2; die "bench/service.sh failed (above)"; }
-    debian_start=$(awk -v n="$N" '
+        bench/service.sh >"$work/debian.$1.log" 2>&1 ||
+        { tail -20 "$work/debian.$1.log" >&2; die "bench/service.sh failed (above)"; }
+    start=$(awk -v n="$N" '
         index($0, "start " n " (until every instance is ready)") == 1 {
             for (i = 1; i <= NF; i++) if ($(i + 1) == "s") { print $i; exit }
-        }' "$work/debian.log")
-    [ -n "$debian_start" ] || { cat "$work/debian.log" >&2; die "no start figure in Debian's run (above)"; }
-fi
+        }' "$work/debian.$1.log")
+    [ -n "$start" ] || { cat "$work/debian.$1.log" >&2; die "no start figure in Debian's run (above)"; }
+    echo "$start" >>"$work/debian"
+}
 
-# The engines take turns, run after run, so that a disturbance of the
-# machine falls on all of them alike.
+# Debian's script and the engines take turns, run after run, so that a
+# disturbance of the machine falls on all of them alike (Debian's start
+# varies most: 6.9-9.5 s for 50 from one run to the next).
 run=1
 while [ "$run" -le "$RUNS" ]; do
+    if [ "$SKIP_DEBIAN" != 1 ]; then
+        echo "run $run/$RUNS: Debian's script: start of $N..." >&2
+        debian_run "$run"
+    fi
     for engine in $ENGINES; do
         echo "run $run/$RUNS: $engine engine, N=$N..." >&2
         N="$N" cargo test --release --test bench_engines -- --ignored --nocapture \
@@ -71,8 +75,11 @@ echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(d
 echo "apps: a WSGI hello, one worker, Debian's default.ini (paths moved); start = until every app is ready"
 echo
 printf '%-8s %10s %14s %10s %10s %14s\n' engine "start $N" "Debian/ours" "stop $N" "stop 1" "stop $N/stop 1"
-if [ -n "$debian_start" ]; then
+debian_start=
+if [ -s "$work/debian" ]; then
+    debian_start=$(sort -g "$work/debian" | awk '{ a[NR] = $1 } END { print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
     printf '%-8s %8.2f s %14s %10s %10s %14s\n' Debian "$debian_start" "1.0x" "(see below)" "" ""
+    printf '         every run: start%s\n' "$(awk '{ printf " %.2f", $1 }' "$work/debian")"
 fi
 for engine in $ENGINES; do
     if ! grep -q "^bench-row $engine " "$work/rows" 2>/dev/null; then
