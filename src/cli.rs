@@ -270,6 +270,13 @@ pub enum GroupAction {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct UnitStoppedArgs {
+    /// The instance as a systemd unit names it (`%i`)
+    #[arg(long, value_name = "INSTANCE")]
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
     /// Only these apps (NAME or NS/NAME); none means everything
     #[arg(value_name = "NAME")]
@@ -311,6 +318,10 @@ pub enum Command {
     /// and command line as `start`, then uWSGI in place of this program
     /// (exit 6: not enabled; 78: refused, or it already runs)
     Exec(ExecArgs),
+    /// After a unit's main process has exited: remove the instance's
+    /// runtime dir (the unit's ExecStopPost)
+    #[command(hide = true)]
+    UnitStopped(UnitStoppedArgs),
     /// What uwsgi.service runs: start every enabled app, reload (start the
     /// newly enabled, reload the others), or stop every app
     #[command(hide = true)]

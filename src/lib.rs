@@ -141,6 +141,7 @@ fn dispatch(program: Applet, args: Vec<OsString>) -> error::Result<i32> {
                 Command::Exec(a) => {
                     output::exec::run(&layout, a.confspec.as_deref(), a.unit.as_deref())
                 }
+                Command::UnitStopped(a) => output::exec::unit_stopped(&layout, &a.unit),
                 Command::Group(a) => output::group::run(&layout, group_action(a.action)),
                 // Answered by `service_command` above.
                 Command::Start(_)

@@ -242,12 +242,11 @@ pub fn diagnose(layout: &Layout, scope: &Scope) -> Result<Vec<Finding>> {
             Vec::new()
         }
     };
-    let engine = settings.engine.resolve(layout);
     let mut plugin_dir = configs::PluginDir::new(layout.daemon());
     for f in &mut facts {
         configs::check_plugins(f, &mut plugin_dir, &mut findings);
         after_drop::check(layout, f, &mut findings);
-        runtime::check(layout, engine, f, &mut findings);
+        runtime::check(layout, f, &mut findings);
         sockets::check(f, inherited_options.as_ref(), &mut findings);
     }
     groups::check(layout, &processes, &facts, &mut findings);

@@ -16,14 +16,8 @@ use crate::display::{display_name, display_path};
 use crate::layout::Layout;
 use crate::name::Confspec;
 use crate::process::{Daemon, Identity, Master, Pidfile};
-use crate::settings::EngineKind;
 
-pub fn check(
-    layout: &Layout,
-    engine: EngineKind,
-    facts: &mut NamespaceFacts,
-    findings: &mut Vec<Finding>,
-) {
+pub fn check(layout: &Layout, facts: &mut NamespaceFacts, findings: &mut Vec<Finding>) {
     let ns = &facts.ns;
     let ns_dir = layout.run_namespace_dir(ns);
     let mut running: BTreeSet<OsString> = BTreeSet::new();
@@ -123,10 +117,6 @@ pub fn check(
                     "process {pid} is uWSGI but not this instance's master (its environment \
                      names another instance, or it runs as another user)"
                 ))),
-                // What a unit stopped by `systemctl stop` leaves, which
-                // the next start replaces: nothing to fix (the systemd
-                // engine's `status` calls it "not running").
-                Identity::Dead | Identity::Zombie if engine == EngineKind::Systemd => {}
                 Identity::Dead => findings.push(stale(format!("process {pid} does not exist"))),
                 Identity::Zombie => {
                     findings.push(stale(format!("process {pid} is a zombie (it has exited)")))

@@ -194,3 +194,18 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: &Path) -> Refusal {
         extra
     })
 }
+
+/// The unit's `ExecStopPost`: its master has exited (or never ran), so
+/// its runtime dir goes, unless a master of the instance runs after all.
+/// systemd runs it within the unit's stop (or failed start), before any
+/// next start of the unit.
+pub fn unit_stopped(layout: &Layout, unit: &str) -> Result<i32> {
+    let spec = systemd::parse_instance(unit)?;
+    let settings = super::load_settings(layout);
+    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    context.remove_idle_run_dir(Instance {
+        spec: &spec,
+        config: None,
+    })?;
+    Ok(0)
+}

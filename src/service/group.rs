@@ -65,9 +65,8 @@ impl Service<'_> {
             GroupAction::Stop => {
                 run(Operation::Stop, enabled);
                 if systemd_units {
-                    match systemd::stop_other_units(self.context) {
-                        Ok(w) => warnings.extend(w),
-                        Err(e) => warnings.push(e.to_string()),
+                    if let Err(e) = systemd::stop_other_units() {
+                        warnings.push(e.to_string());
                     }
                 }
             }

@@ -57,7 +57,7 @@ impl<'a> DaemonEngine<'a> {
         let outcome = outcome.unwrap_or_else(|r| Outcome::failed(r.to_string()));
         let started = matches!(outcome, Outcome::Done { .. } | Outcome::Already { .. });
         if created && !started {
-            self.cx.forget_failed_start(instance);
+            let _ = self.cx.remove_idle_run_dir(instance);
         }
         Finished { outcome, warnings }
     }

@@ -386,7 +386,7 @@ impl EmperorEngine<'_> {
         // Its readiness socket is closed first: it may be in the dir.
         drop(s.notify);
         if s.created {
-            self.cx.forget_failed_start(batch[s.index]);
+            let _ = self.cx.remove_idle_run_dir(batch[s.index]);
         }
     }
 
@@ -594,7 +594,7 @@ impl Engine for EmperorEngine<'_> {
                 Ok(n) => n,
                 Err(e) => {
                     if created {
-                        self.cx.forget_failed_start(*instance);
+                        let _ = self.cx.remove_idle_run_dir(*instance);
                     }
                     done(i, Finished::failed(e.to_string()));
                     continue;

@@ -164,12 +164,14 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// A start that failed leaves nothing behind: the runtime dir it made
-    /// goes again, unless a master (of whatever start) lives in it. For
-    /// the instance whose dir this start made (`recipe.make_dirs`).
-    pub fn forget_failed_start(&self, instance: Instance<'_>) {
-        if !matches!(self.probe(instance), Ok((Some(_), _))) {
-            let _ = super::rundir::remove_run_dir(self.layout, instance.spec);
+    /// The runtime dir of an instance whose master should be gone goes,
+    /// unless a master (of whatever start) lives in it: after a start that
+    /// failed (for the instance whose dir that start made,
+    /// `recipe.make_dirs`), and after a unit stopped (`unit-stopped`).
+    pub fn remove_idle_run_dir(&self, instance: Instance<'_>) -> crate::error::Result<()> {
+        match self.probe(instance) {
+            Ok((Some(_), _)) => Ok(()),
+            _ => super::rundir::remove_run_dir(self.layout, instance.spec),
         }
     }
 

@@ -22,8 +22,8 @@ use rustix::process::Signal;
 
 use crate::error::{Error, Result};
 use crate::name::{Confspec, Namespace};
+use crate::process::Master;
 use crate::process::{launch, procfs};
-use crate::process::{Master, Pidfile};
 use crate::service::report::{InstanceStatus, Outcome};
 
 use super::{reload, Context, Engine, Finished, Instance, Sink, LOG_TAIL_LINES};
@@ -203,10 +203,10 @@ pub fn show(units: &[String]) -> Result<Vec<UnitState>> {
 }
 
 /// Stop every `uwsgi@` unit that still runs: those of apps disabled while
-/// they ran, which no plan names; their runtime dirs go too. Only the
-/// running ones are named to `systemctl stop` (a pattern would make a job
-/// of every loaded unit). What comes back are warnings: dirs that stay.
-pub fn stop_other_units(cx: &Context<'_>) -> Result<Vec<String>> {
+/// they ran, which no plan names (their ExecStopPost removes their runtime
+/// dirs). Only the running ones are named to `systemctl stop` (a pattern
+/// would make a job of every loaded unit).
+pub fn stop_other_units() -> Result<()> {
     let out = systemctl(&[
         "list-units",
         "--plain",
@@ -220,30 +220,12 @@ pub fn stop_other_units(cx: &Context<'_>) -> Result<Vec<String>> {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    if units.is_empty() {
-        return Ok(Vec::new());
+    if !units.is_empty() {
+        let mut args = vec!["stop", "--"];
+        args.extend(units);
+        systemctl(&args)?;
     }
-    let mut args = vec!["stop", "--"];
-    args.extend(&units);
-    systemctl(&args)?;
-    let engine = SystemdEngine::new(cx);
-    let mut warnings = Vec::new();
-    for unit in units {
-        let instance = unit
-            .strip_prefix("uwsgi@")
-            .and_then(|u| u.strip_suffix(".service"));
-        if let Some(Ok(spec)) = instance.map(parse_instance) {
-            let stopped = engine.stopped(
-                Instance {
-                    spec: &spec,
-                    config: None,
-                },
-                None,
-            );
-            warnings.extend(stopped.warnings.into_iter().map(|w| format!("{spec}: {w}")));
-        }
-    }
-    Ok(warnings)
+    Ok(())
 }
 
 /// The exit statuses `uwsgi-apps exec` ends with when the instance must
@@ -264,23 +246,6 @@ pub struct SystemdEngine<'a> {
 impl<'a> SystemdEngine<'a> {
     pub fn new(cx: &'a Context<'a>) -> Self {
         SystemdEngine { cx }
-    }
-
-    /// A unit has stopped: its runtime dir goes, as under the daemon
-    /// engine. systemd cannot remove it itself (`RuntimeDirectory=` and
-    /// `PIDFile=` cannot name `/run/uwsgi/NS/NAME` for `uwsgi@NS:NAME`),
-    /// and an `ExecStopPost=` doing it cost a process that PID 1 spawns
-    /// per unit: stopping 50 took 1.6-1.9 s with it, 1.4 s without, for a
-    /// 1.0 s stop of one. So a unit stopped by `systemctl stop` leaves its
-    /// pidfile, which the next start replaces and `status` reads as "not
-    /// running" (see `status`). Unless a master runs again (a `systemctl
-    /// start` since), which keeps its dir.
-    fn stopped(&self, instance: Instance<'_>, pid: Option<i32>) -> Finished {
-        let outcome = Outcome::Done { pid };
-        match self.cx.probe(instance) {
-            Ok((Some(_), _)) => Finished::new(outcome),
-            _ => self.cx.stopped(instance, outcome),
-        }
     }
 
     /// Why a unit is not active, in words, with the log's tail.
@@ -421,7 +386,7 @@ impl Engine for SystemdEngine<'_> {
                 return;
             }
         };
-        let mut failed_units: Vec<(usize, &str)> = Vec::new();
+        let mut failed_units: Vec<&str> = Vec::new();
         for ((i, unit, offset), state) in starting.iter().zip(&after) {
             let instance = batch[*i];
             if state.is_active() {
@@ -431,21 +396,18 @@ impl Engine for SystemdEngine<'_> {
                     active(*i, *offset, pid, std::mem::take(&mut warnings[*i])),
                 );
             } else {
-                failed_units.push((*i, unit));
+                failed_units.push(unit);
                 done(*i, Finished::new(self.failure(instance, state)));
             }
         }
         // A unit whose start failed would be restarted by systemd
         // (Restart=on-failure) again and again; a failed start leaves
         // nothing running, as with the other engines.
-        // Nor does it leave the runtime dir that `exec` made.
+        // (Its runtime dir goes with it: the unit's ExecStopPost.)
         if !failed_units.is_empty() {
             let mut args = vec!["stop", "--"];
-            args.extend(failed_units.iter().map(|(_, unit)| *unit));
+            args.extend(failed_units);
             let _ = systemctl(&args);
-            for (i, _) in failed_units {
-                self.cx.forget_failed_start(batch[i]);
-            }
         }
     }
 
@@ -523,7 +485,7 @@ impl Engine for SystemdEngine<'_> {
         let run = systemctl(&args);
         if run.as_ref().is_ok_and(|out| out.status.success()) {
             for (i, _, pid) in &stopping {
-                done(*i, self.stopped(batch[*i], *pid));
+                done(*i, Finished::new(Outcome::Done { pid: *pid }));
             }
             return;
         }
@@ -531,7 +493,7 @@ impl Engine for SystemdEngine<'_> {
         for (k, (i, unit, pid)) in stopping.iter().enumerate() {
             let finished = match &after {
                 Ok(states) if matches!(states[k].active_state.as_str(), "inactive" | "failed") => {
-                    self.stopped(batch[*i], *pid)
+                    Finished::new(Outcome::Done { pid: *pid })
                 }
                 Ok(states) => Finished::failed(format!(
                     "{unit} is still {} after systemctl stop",
@@ -588,19 +550,8 @@ impl Engine for SystemdEngine<'_> {
         });
     }
 
-    /// From the pidfile, as every engine, except that a pidfile whose
-    /// master has exited says "not running" (LSB 3), not "dead": it is
-    /// what a unit stopped by `systemctl stop` leaves (see `stopped`),
-    /// and the unit is inactive or failed, which `systemctl is-active`
-    /// also answers with 3.
     fn status(&self, instance: Instance<'_>) -> InstanceStatus {
-        match self.cx.probe(instance) {
-            Ok((Some(m), _)) => InstanceStatus::Running { pid: m.pid() },
-            Ok((None, Pidfile::Missing | Pidfile::Pid(_))) => InstanceStatus::NotRunning,
-            // A pidfile that holds no pid, or cannot be read, proves
-            // nothing: "dead", as under every engine.
-            _ => InstanceStatus::Dead,
-        }
+        self.cx.pidfile_status(instance)
     }
 }
 
