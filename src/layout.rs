@@ -92,6 +92,12 @@ impl Layout {
         &self.root
     }
 
+    /// Whether this layout is the host's own tree (no `--root`, or
+    /// `--root /`): only then do the host's systemd units run its apps.
+    pub fn is_host_root(&self) -> bool {
+        self.root() == Path::new("/")
+    }
+
     /// The uWSGI program (outside the root: it is a program, not state).
     pub fn daemon(&self) -> &Path {
         &self.daemon

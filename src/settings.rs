@@ -101,7 +101,7 @@ impl EngineChoice {
             EngineChoice::Systemd => EngineKind::Systemd,
             EngineChoice::Emperor => EngineKind::Emperor,
             EngineChoice::Auto => {
-                if layout.root() == Path::new("/") && Path::new("/run/systemd/system").is_dir() {
+                if layout.is_host_root() && Path::new("/run/systemd/system").is_dir() {
                     EngineKind::Systemd
                 } else {
                     EngineKind::Daemon
@@ -191,9 +191,11 @@ impl Settings {
                     settings.engine = match EngineChoice::parse(&value) {
                         // The host's units run the apps of `/`, never the
                         // tree under --root: they would start other apps.
-                        Some(EngineChoice::Systemd) if layout.root() != Path::new("/") => {
+                        Some(EngineChoice::Systemd) if !layout.is_host_root() => {
                             warnings.push(format!(
-                                "{shown}, line {line}: ENGINE=systemd cannot run the apps under                                  --root {} (systemd's units run those of /); using the daemon                                  engine.",
+                                "{shown}, line {line}: ENGINE=systemd cannot run the apps under \
+                                 --root {} (systemd's units run those of /); using the daemon \
+                                 engine.",
                                 crate::display::display_path(layout.root())
                             ));
                             EngineChoice::Daemon
@@ -461,9 +463,10 @@ mod tests {
         // engine does, and the file's line is said to be overruled.
         let (s, w) = parse("ENGINE=systemd\n");
         assert_eq!(s.engine.resolve(&layout()), EngineKind::Daemon);
-        assert!(
-            w.len() == 1 && w[0].contains("line 1: ENGINE=systemd cannot run"),
-            "{w:?}"
+        assert_eq!(
+            w,
+            ["/r/etc/default/uwsgi, line 1: ENGINE=systemd cannot run the apps under --root /r \
+              (systemd's units run those of /); using the daemon engine."]
         );
         let (s, w) = parse("ENGINE=bogus\n");
         assert_eq!(s.engine, EngineChoice::Auto);

@@ -228,7 +228,7 @@ impl<'a> EmperorEngine<'a> {
         // when not the defaults, for the wrapper of each vassal (which the
         // Emperor runs with its own environment).
         let mut env = recipe.environment_base();
-        if self.cx.layout.root() != Path::new("/") {
+        if !self.cx.layout.is_host_root() {
             env.push(("UWSGI_APPS_ROOT".into(), self.cx.layout.root().into()));
         }
         if self.cx.layout.daemon() != Path::new(crate::layout::DEFAULT_DAEMON) {
