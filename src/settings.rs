@@ -465,8 +465,10 @@ mod tests {
         assert_eq!(s.engine.resolve(&layout()), EngineKind::Daemon);
         assert_eq!(
             w,
-            ["/r/etc/default/uwsgi, line 1: ENGINE=systemd cannot run the apps under --root /r \
-              (systemd's units run those of /); using the daemon engine."]
+            [
+                "/r/etc/default/uwsgi, line 1: ENGINE=systemd cannot run the apps under --root /r \
+              (systemd's units run those of /); using the daemon engine."
+            ]
         );
         let (s, w) = parse("ENGINE=bogus\n");
         assert_eq!(s.engine, EngineChoice::Auto);

@@ -175,15 +175,19 @@ impl<'a> EmperorEngine<'a> {
         vassal_dir(self.cx.layout)
     }
 
+    /// The Emperor's record, `/run/uwsgi-apps/emperor/pid` (its dir made
+    /// on the way; `emperor` reads the same path without making it).
     fn emperor_pidfile(&self) -> Result<PathBuf> {
         Ok(crate::lock::private_subdir(self.cx.layout, &["emperor"])?.join("pid"))
     }
 
     /// The running Emperor of this layout: the pid of our record, alive,
-    /// the uWSGI program, governing our vassal dir.
+    /// the uWSGI program, governing our vassal dir. A lookup only: it
+    /// makes no directory (doctor asks it too).
     pub(super) fn emperor(&self) -> Option<Master> {
-        let dir = self.vassal_dir().ok()?;
-        let pid = pidfile::read(&self.emperor_pidfile().ok()?).ok()?.pid()?;
+        let base = self.cx.layout.lock_dir().join("emperor");
+        let dir = base.join("vassals");
+        let pid = pidfile::read(&base.join("pid")).ok()?.pid()?;
         let master = Master::open(pid, &self.cx.daemon)?;
         let args = procfs::cmdline(pid).ok()?;
         let governs = args

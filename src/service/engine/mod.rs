@@ -148,10 +148,10 @@ impl<'a> Context<'a> {
     }
 
     /// Which engine runs `master`, a master of `spec` that `probe` found:
-    /// systemd when it runs in the instance's own unit, the Emperor when
-    /// this layout's Emperor is its parent, else the daemon engine (it
-    /// runs on its own). The same tests the engines make before they act
-    /// on a master that another engine started.
+    /// systemd when it runs in the instance's own unit (the systemd
+    /// engine's own test, `systemd::runs_in_unit`), the Emperor when this
+    /// layout's Emperor is its parent, else the daemon engine (it runs on
+    /// its own). A lookup: it changes nothing on disk.
     pub fn runner(&self, spec: &Confspec, master: i32) -> EngineKind {
         if systemd::unit_name(spec).is_ok_and(|unit| systemd::runs_in_unit(master, &unit)) {
             return EngineKind::Systemd;
@@ -214,5 +214,28 @@ pub fn select<'a>(context: &'a Context<'a>) -> Box<dyn Engine + 'a> {
         EngineKind::Daemon => Box::new(daemon::DaemonEngine::new(context)),
         EngineKind::Systemd => Box::new(systemd::SystemdEngine::new(context)),
         EngineKind::Emperor => Box::new(emperor::EmperorEngine::new(context)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// doctor asks `runner` of every master: it must make nothing, not
+    /// even the private dir where an Emperor would keep its record.
+    #[test]
+    fn who_runs_a_master_is_looked_up_without_making_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
+        let settings = Settings::defaults(&layout);
+        let cx = Context::new(&layout, &settings, Options::from_settings(&settings));
+        let spec = Confspec::new(crate::name::Namespace::app(), "hello").unwrap();
+        let me = std::process::id() as i32;
+        assert_eq!(cx.runner(&spec, me), EngineKind::Daemon);
+        assert!(
+            !layout.lock_dir().exists(),
+            "{}",
+            layout.lock_dir().display()
+        );
     }
 }
