@@ -109,6 +109,9 @@ fn a_stop_by_systemctl_leaves_no_runtime_dir() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let out = h.sd.systemctl(&["stop", "uwsgi.service"]);
     assert!(out.status.success(), "{}", show(&out));
+    // The disabled app's stop is one of the group's own, and said.
+    let journal = h.sd.journal("uwsgi.service");
+    assert!(journal.contains("gone: stopped"), "{journal}");
     for app in ["hello", "gone"] {
         let dir = h.sd.inside_path(&format!("/run/uwsgi/app/{app}"));
         assert!(!dir.exists(), "systemctl stop uwsgi left {}", dir.display());

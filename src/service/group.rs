@@ -11,9 +11,11 @@
 //!   systemd stops with `uwsgi.service` anyway, by `PartOf=`); it returns
 //!   when they are stopped.
 
+use crate::name::Confspec;
 use crate::settings::EngineKind;
 
 use super::engine::systemd;
+use super::plan;
 use super::report::{InstanceStatus, Outcome, Report, Target};
 use super::{Operation, Service};
 
@@ -62,14 +64,25 @@ impl Service<'_> {
                 run(Operation::Reload, &running);
                 run(Operation::Start, &stopped);
             }
-            GroupAction::Stop => {
-                run(Operation::Stop, enabled);
-                if systemd_units {
-                    if let Err(e) = systemd::stop_other_units() {
-                        warnings.push(e.to_string());
-                    }
+            GroupAction::Stop if systemd_units => {
+                // The units of apps disabled while they ran, which systemd
+                // stops with uwsgi.service anyway (PartOf=): in the same
+                // stop, so that it returns once they have stopped too.
+                let mut targets = enabled.to_vec();
+                let others = systemd::running_instances().and_then(|running| {
+                    let others: Vec<Confspec> = running
+                        .into_iter()
+                        .filter(|spec| !enabled.iter().any(|t| t.spec.as_ref() == Some(spec)))
+                        .collect();
+                    plan::plan_specs(self.context.layout, &others)
+                });
+                match others {
+                    Ok(others) => targets.extend(others),
+                    Err(e) => warnings.push(e.to_string()),
                 }
+                run(Operation::Stop, &targets);
             }
+            GroupAction::Stop => run(Operation::Stop, enabled),
         }
         GroupOutcome { reports, warnings }
     }

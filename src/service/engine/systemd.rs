@@ -202,11 +202,10 @@ pub fn show(units: &[String]) -> Result<Vec<UnitState>> {
     Ok(states)
 }
 
-/// Stop every `uwsgi@` unit that still runs: those of apps disabled while
-/// they ran, which no plan names (their ExecStopPost removes their runtime
-/// dirs). Only the running ones are named to `systemctl stop` (a pattern
-/// would make a job of every loaded unit).
-pub fn stop_other_units() -> Result<()> {
+/// The instances whose `uwsgi@` unit runs (or is starting, stopping or
+/// reloading), as systemd lists them: one D-Bus call, however many units
+/// are loaded.
+pub fn running_instances() -> Result<Vec<Confspec>> {
     let out = systemctl(&[
         "list-units",
         "--plain",
@@ -216,16 +215,12 @@ pub fn stop_other_units() -> Result<()> {
         "uwsgi@*.service",
     ])?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let units: Vec<&str> = text
+    Ok(text
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    if !units.is_empty() {
-        let mut args = vec!["stop", "--"];
-        args.extend(units);
-        systemctl(&args)?;
-    }
-    Ok(())
+        .filter_map(|unit| unit.strip_prefix("uwsgi@")?.strip_suffix(".service"))
+        .filter_map(|instance| parse_instance(instance).ok())
+        .collect())
 }
 
 /// The exit statuses `uwsgi-apps exec` ends with when the instance must
