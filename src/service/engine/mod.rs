@@ -168,7 +168,14 @@ impl<'a> Context<'a> {
     /// unless a master (of whatever start) lives in it: after a start that
     /// failed (for the instance whose dir that start made,
     /// `recipe.make_dirs`), and after a unit stopped (`unit-stopped`).
+    /// A dir that the run-dir rule refuses (someone else's, or writable by
+    /// others: a start said so and made nothing) stays for the
+    /// administrator to look at, as under every engine: root removes
+    /// nothing inside a directory that another user controls.
     pub fn remove_idle_run_dir(&self, instance: Instance<'_>) -> crate::error::Result<()> {
+        if super::rundir::check_run_dir(&self.layout.run_dir(instance.spec)).is_err() {
+            return Ok(());
+        }
         match self.probe(instance) {
             Ok((Some(_), _)) => Ok(()),
             _ => super::rundir::remove_run_dir(self.layout, instance.spec),
@@ -237,5 +244,31 @@ mod tests {
             "{}",
             layout.lock_dir().display()
         );
+    }
+
+    /// A run dir whose master is gone goes, unless the run-dir rule
+    /// refuses it: one that the app's user owns stays as it is.
+    #[test]
+    fn an_idle_run_dir_goes_unless_someone_else_controls_it() {
+        use std::os::unix::fs::{lchown, MetadataExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
+        let settings = Settings::defaults(&layout);
+        let cx = Context::new(&layout, &settings, Options::from_settings(&settings));
+        let spec = Confspec::new(crate::name::Namespace::app(), "hello").unwrap();
+        let instance = Instance {
+            spec: &spec,
+            config: None,
+        };
+        let dir = layout.run_dir(&spec);
+        super::super::rundir::make_run_dirs(&layout, &spec).unwrap();
+        std::fs::write(dir.join("pid"), "999999999\n").unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().uid(), 0, "run as root");
+        lchown(&dir, Some(65534), None).unwrap();
+        cx.remove_idle_run_dir(instance).unwrap();
+        assert!(dir.join("pid").exists(), "a dir nobody owns was emptied");
+        lchown(&dir, Some(0), None).unwrap();
+        cx.remove_idle_run_dir(instance).unwrap();
+        assert!(!dir.exists(), "{}", dir.display());
     }
 }
