@@ -331,9 +331,10 @@ fn a_crashing_app_fails_its_unit_and_start_shows_the_log() {
     );
 }
 
-/// A refused config (writable by others) is reported with its reason and
-/// its unit never runs it; the unit itself refuses it too (exit 78, no
-/// restart), and a name that is not enabled exits 6.
+/// A refused config (writable by others) or run dir (the app user's) is
+/// reported with its reason and its unit never runs it; the unit itself
+/// refuses it too (exit 78, no restart), and a name that is not enabled
+/// exits 6.
 #[test]
 fn refusals_come_with_their_reason_and_are_not_retried() {
     let Some(h) = Host::boot("") else { return };
@@ -355,9 +356,41 @@ fn refusals_come_with_their_reason_and_are_not_retried() {
     let out = h.sd.systemctl(&["start", "uwsgi@nope.service"]);
     assert!(!out.status.success());
     assert_eq!(h.property("uwsgi@nope.service", "ExecMainStatus"), "6");
+    // A run dir the app's user owns (as Debian's script makes them) is
+    // refused with its reason, by our start and by the unit (exit 78, not
+    // retried), and the unit's ExecStopPost leaves it for the
+    // administrator: root removes nothing inside it.
+    h.app("owned", 8002, "");
+    let made = h.sd.run(&[
+        "sh",
+        "-c",
+        "install -d -m 0755 /run/uwsgi/app && install -d -o www-data -g www-data /run/uwsgi/app/owned && touch /run/uwsgi/app/owned/keep",
+    ]);
+    assert!(made.status.success(), "{}", show(&made));
+    let out = h.apps(&["start", "owned"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to use the runtime directory"),
+        "{}",
+        show(&out)
+    );
+    let out = h.sd.systemctl(&["start", "uwsgi@owned.service"]);
+    assert!(!out.status.success());
+    assert_eq!(h.property("uwsgi@owned.service", "ExecMainStatus"), "78");
+    // None of them is retried (RestartPreventExitStatus=).
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(h.property("uwsgi@nope.service", "NRestarts"), "0");
+    for unit in [
+        "uwsgi@nope.service",
+        "uwsgi@open.service",
+        "uwsgi@owned.service",
+    ] {
+        assert_eq!(h.property(unit, "NRestarts"), "0", "{unit}");
+    }
     assert!(h.sd.http_get(8001).is_err());
+    assert!(
+        h.sd.inside_path("/run/uwsgi/app/owned/keep").exists(),
+        "the refused run dir was emptied"
+    );
 }
 
 /// The unit keeps what uWSGI does as root before it drops privileges:

@@ -217,10 +217,19 @@ impl<'a> Recipe<'a> {
         env
     }
 
+    /// Step 3's rule for the runtime dirs that exist already, making
+    /// nothing: a refusal (someone else's dir, or one others can write)
+    /// is said with its reason, and a supervisor does not retry it.
+    pub fn check_run_dirs(&self, spec: &Confspec) -> std::result::Result<(), Refusal> {
+        rundir::check_existing_run_dirs(self.layout, spec)
+            .map_err(|e| Refusal::Refused(e.to_string()))
+    }
+
     /// Steps 1-4 for an instance that does not run: checks, user, dirs,
     /// stale pidfile gone, command line.
     pub fn prepare(&self, config: &EnabledConfig) -> std::result::Result<Prepared, Refusal> {
         let run_as = self.check(config)?;
+        self.check_run_dirs(&config.spec)?;
         self.make_dirs(&config.spec)?;
         self.remove_stale_pidfile(&config.spec)?;
         Ok(Prepared {

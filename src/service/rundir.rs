@@ -36,6 +36,24 @@ pub fn make_run_dirs(layout: &Layout, spec: &Confspec) -> Result<bool> {
     Ok(created)
 }
 
+/// The run-dir rule alone, making nothing: each of `/run/uwsgi`,
+/// `/run/uwsgi/NS` and `/run/uwsgi/NS/NAME` that exists must pass
+/// `check_run_dir` (one that does not exist yet is made by a start).
+pub fn check_existing_run_dirs(layout: &Layout, spec: &Confspec) -> Result<()> {
+    let ns_run = layout.run_namespace_dir(&spec.namespace);
+    let dirs = [
+        ns_run.parent().map(Path::to_path_buf),
+        Some(ns_run.clone()),
+        Some(layout.run_dir(spec)),
+    ];
+    for dir in dirs.into_iter().flatten() {
+        if fs::symlink_metadata(&dir).is_ok() {
+            check_run_dir(&dir)?;
+        }
+    }
+    Ok(())
+}
+
 /// Create a directory with an exact mode and owner; `Ok(true)` when it
 /// was created now.
 fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<bool> {

@@ -296,7 +296,10 @@ impl Engine for SystemdEngine<'_> {
                     continue;
                 }
             };
-            match recipe.check(config) {
+            match recipe
+                .check(config)
+                .and_then(|run_as| recipe.check_run_dirs(&config.spec).map(|()| run_as))
+            {
                 Ok(run_as) => warnings[i] = run_as.warnings,
                 Err(refusal) => {
                     done(i, Finished::failed(refusal.to_string()));
