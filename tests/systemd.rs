@@ -99,6 +99,30 @@ fn a_stop_by_systemctl_leaves_no_runtime_dir() {
         "{}",
         show(&out)
     );
+    // A pidfile left all the same (by hand here) is what it is under every
+    // engine: "dead, pidfile exists", a doctor finding, and `uwsgi-apps
+    // stop` clears it.
+    let made = h.sd.run(&[
+        "sh",
+        "-c",
+        "install -d -m 0755 /run/uwsgi/app/hello && echo 999999 > /run/uwsgi/app/hello/pid",
+    ]);
+    assert!(made.status.success(), "{}", show(&made));
+    let out = h.apps(&["status", "hello"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = h.apps(&["doctor", "--json", "hello"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("stale-pidfile"),
+        "{}",
+        show(&out)
+    );
+    let out = h.apps(&["stop", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        !run_dir.exists(),
+        "uwsgi-apps stop left {}",
+        run_dir.display()
+    );
     // Through uwsgi.service, with an app disabled while it runs.
     h.app("gone", 8002, "");
     let out = h.sd.systemctl(&["start", "uwsgi.service"]);
@@ -264,6 +288,11 @@ fn the_group_unit_starts_reloads_and_stops_every_app() {
     for unit in ["a", "b", "c"] {
         assert_eq!(h.sd.is_active(&format!("uwsgi@{unit}.service")), "inactive");
     }
+    // Each app's stop is said once.
+    let journal = h.sd.journal("uwsgi.service");
+    let last_stop = &journal[journal.rfind("Stopping uwsgi.service").unwrap_or(0)..];
+    assert_eq!(last_stop.matches("a: stopped").count(), 1, "{last_stop}");
+    assert!(!last_stop.contains("not running"), "{last_stop}");
     let ps = h.sd.run(&["pgrep", "-c", "uwsgi-core"]);
     assert_eq!(
         String::from_utf8_lossy(&ps.stdout).trim(),

@@ -9,6 +9,9 @@
 //! 78 when a safety rule refuses the config or the instance already runs
 //! outside (two masters would fight for its socket) — statuses a unit does
 //! not restart on — and 1 for anything else.
+//!
+//! Also here: the Emperor's wrapper (`vassal`), which runs the same
+//! recipe for a vassal, and `unit-stopped`, the unit's `ExecStopPost`.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
@@ -198,14 +201,19 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: &Path) -> Refusal {
 /// The unit's `ExecStopPost`: its master has exited (or never ran), so
 /// its runtime dir goes, unless a master of the instance runs after all.
 /// systemd runs it within the unit's stop (or failed start), before any
-/// next start of the unit.
+/// next start of the unit. It takes no instance lock: `uwsgi-apps stop`
+/// holds it while systemd runs this. A dir that stays is a warning (in
+/// the journal), never a failure: the app has stopped all the same.
 pub fn unit_stopped(layout: &Layout, unit: &str) -> Result<i32> {
     let spec = systemd::parse_instance(unit)?;
     let settings = super::load_settings(layout);
     let context = Context::new(layout, &settings, Options::from_settings(&settings));
-    context.remove_idle_run_dir(Instance {
+    let instance = Instance {
         spec: &spec,
         config: None,
-    })?;
+    };
+    if let Err(e) = context.remove_idle_run_dir(instance) {
+        super::warning(format_args!("{spec}: its runtime directory stays: {e}"));
+    }
     Ok(0)
 }

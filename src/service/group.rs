@@ -69,18 +69,36 @@ impl Service<'_> {
                 // stops with uwsgi.service anyway (PartOf=): in the same
                 // stop, so that it returns once they have stopped too.
                 let mut targets = enabled.to_vec();
-                let others = systemd::running_instances().and_then(|running| {
+                let others = systemd::running_instances().and_then(|(running, odd)| {
+                    warnings.extend(odd.into_iter().map(|unit| {
+                        format!("{unit} is no instance of this program's apps; left to systemd")
+                    }));
                     let others: Vec<Confspec> = running
                         .into_iter()
                         .filter(|spec| !enabled.iter().any(|t| t.spec.as_ref() == Some(spec)))
                         .collect();
                     plan::plan_specs(self.context.layout, &others)
                 });
+                let first_other = targets.len();
                 match others {
                     Ok(others) => targets.extend(others),
                     Err(e) => warnings.push(e.to_string()),
                 }
-                run(Operation::Stop, &targets);
+                // One of those whose unit has finished stopping by itself
+                // meanwhile is not running, not unknown.
+                let settle = |mut r: Report, i: usize| {
+                    if i >= first_other && r.outcome == Outcome::NotFound {
+                        r.outcome = Outcome::Already { pid: None };
+                    }
+                    r
+                };
+                // Reports come one per target, in the targets' order.
+                let mut k = 0;
+                let done = self.run(Operation::Stop, &targets, &mut |r| {
+                    emit(Operation::Stop, &settle(r.clone(), k));
+                    k += 1;
+                });
+                reports.extend(done.into_iter().enumerate().map(|(i, r)| settle(r, i)));
             }
             GroupAction::Stop => run(Operation::Stop, enabled),
         }

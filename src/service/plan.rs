@@ -122,8 +122,12 @@ pub fn plan(layout: &Layout, confspecs: &[OsString]) -> Result<(Vec<Target>, Vec
     Ok((targets, warnings))
 }
 
-/// The targets of confspecs this program already holds (`--now`).
+/// The targets of confspecs this program already holds (`--now`): these
+/// and no others (none are none, never "all" as for `plan`).
 pub fn plan_specs(layout: &Layout, specs: &[Confspec]) -> Result<Vec<Target>> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
     let given: Vec<OsString> = specs.iter().map(Confspec::to_arg).collect();
     Ok(plan(layout, &given)?.0)
 }
@@ -240,6 +244,8 @@ mod tests {
             assert_eq!(t.spec.as_ref(), Some(spec));
         }
         assert_eq!(again[1].config, named[1].config);
+        // None held is none, not "all" as for `plan`.
+        assert!(plan_specs(&layout, &[]).unwrap().is_empty());
     }
 
     #[test]

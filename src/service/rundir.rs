@@ -129,6 +129,19 @@ pub fn check_run_dir(path: &Path) -> Result<()> {
     )))
 }
 
+/// Remove an instance's runtime dir as `remove_run_dir` does, but only
+/// one that the run-dir rule accepts: root removes nothing inside a
+/// directory that another user controls (a start refused it and made
+/// nothing; it stays for the administrator). Gone already is fine; a
+/// refused one is the refusal.
+pub fn remove_own_run_dir(layout: &Layout, spec: &Confspec) -> Result<()> {
+    let dir = layout.run_dir(spec);
+    if fs::symlink_metadata(&dir).is_ok() {
+        check_run_dir(&dir)?;
+    }
+    remove_run_dir(layout, spec)
+}
+
 /// Remove an instance's runtime dir (and a long name's readiness socket
 /// beside it). Gone already is fine.
 pub fn remove_run_dir(layout: &Layout, spec: &Confspec) -> Result<()> {

@@ -145,9 +145,15 @@ pub fn vassal_link(layout: &Layout, spec: &Confspec) -> Result<PathBuf> {
     Ok(vassal_dir(layout)?.join(link_name(spec)))
 }
 
+/// Where the Emperor keeps its state, inside the private dir: its own
+/// dir, then the vassal dir and the Emperor's record below it.
+const EMPEROR_DIR: &str = "emperor";
+const VASSALS: &str = "vassals";
+const RECORD: &str = "pid";
+
 /// `/run/uwsgi-apps/emperor/vassals/`, made on the way (root's, 0700).
 fn vassal_dir(layout: &Layout) -> Result<PathBuf> {
-    crate::lock::private_subdir(layout, &["emperor", "vassals"])
+    crate::lock::private_subdir(layout, &[EMPEROR_DIR, VASSALS])
 }
 
 /// The instance a vassal file name (as the Emperor passes it) stands for.
@@ -178,16 +184,16 @@ impl<'a> EmperorEngine<'a> {
     /// The Emperor's record, `/run/uwsgi-apps/emperor/pid` (its dir made
     /// on the way; `emperor` reads the same path without making it).
     fn emperor_pidfile(&self) -> Result<PathBuf> {
-        Ok(crate::lock::private_subdir(self.cx.layout, &["emperor"])?.join("pid"))
+        Ok(crate::lock::private_subdir(self.cx.layout, &[EMPEROR_DIR])?.join(RECORD))
     }
 
     /// The running Emperor of this layout: the pid of our record, alive,
     /// the uWSGI program, governing our vassal dir. A lookup only: it
     /// makes no directory (doctor asks it too).
     pub(super) fn emperor(&self) -> Option<Master> {
-        let base = self.cx.layout.lock_dir().join("emperor");
-        let dir = base.join("vassals");
-        let pid = pidfile::read(&base.join("pid")).ok()?.pid()?;
+        let base = self.cx.layout.lock_dir().join(EMPEROR_DIR);
+        let dir = base.join(VASSALS);
+        let pid = pidfile::read(&base.join(RECORD)).ok()?.pid()?;
         let master = Master::open(pid, &self.cx.daemon)?;
         let args = procfs::cmdline(pid).ok()?;
         let governs = args

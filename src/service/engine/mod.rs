@@ -139,7 +139,7 @@ impl<'a> Context<'a> {
     /// leftovers once kept every app of a restart down).
     pub fn stopped(&self, instance: Instance<'_>, outcome: Outcome) -> Finished {
         let mut finished = Finished::new(outcome);
-        if let Err(e) = super::rundir::remove_run_dir(self.layout, instance.spec) {
+        if let Err(e) = super::rundir::remove_own_run_dir(self.layout, instance.spec) {
             finished
                 .warnings
                 .push(format!("stopped, but its runtime directory stays: {e}"));
@@ -168,17 +168,12 @@ impl<'a> Context<'a> {
     /// unless a master (of whatever start) lives in it: after a start that
     /// failed (for the instance whose dir that start made,
     /// `recipe.make_dirs`), and after a unit stopped (`unit-stopped`).
-    /// A dir that the run-dir rule refuses (someone else's, or writable by
-    /// others: a start said so and made nothing) stays for the
-    /// administrator to look at, as under every engine: root removes
-    /// nothing inside a directory that another user controls.
+    /// A dir that the run-dir rule refuses stays (`remove_own_run_dir`),
+    /// and that is the error.
     pub fn remove_idle_run_dir(&self, instance: Instance<'_>) -> crate::error::Result<()> {
-        if super::rundir::check_run_dir(&self.layout.run_dir(instance.spec)).is_err() {
-            return Ok(());
-        }
         match self.probe(instance) {
             Ok((Some(_), _)) => Ok(()),
-            _ => super::rundir::remove_run_dir(self.layout, instance.spec),
+            _ => super::rundir::remove_own_run_dir(self.layout, instance.spec),
         }
     }
 
@@ -265,8 +260,17 @@ mod tests {
         std::fs::write(dir.join("pid"), "999999999\n").unwrap();
         assert_eq!(std::fs::metadata(&dir).unwrap().uid(), 0, "run as root");
         lchown(&dir, Some(65534), None).unwrap();
-        cx.remove_idle_run_dir(instance).unwrap();
+        let refused = cx.remove_idle_run_dir(instance).unwrap_err().to_string();
+        assert!(refused.contains("refusing"), "{refused}");
         assert!(dir.join("pid").exists(), "a dir nobody owns was emptied");
+        // A stop says so, and is a stop all the same.
+        let stopped = cx.stopped(instance, Outcome::Done { pid: Some(1) });
+        assert_eq!(stopped.outcome, Outcome::Done { pid: Some(1) });
+        assert!(
+            stopped.warnings[0].contains("runtime directory stays"),
+            "{stopped:?}"
+        );
+        assert!(dir.join("pid").exists(), "a stop emptied a dir nobody owns");
         lchown(&dir, Some(0), None).unwrap();
         cx.remove_idle_run_dir(instance).unwrap();
         assert!(!dir.exists(), "{}", dir.display());

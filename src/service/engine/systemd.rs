@@ -204,8 +204,8 @@ pub fn show(units: &[String]) -> Result<Vec<UnitState>> {
 
 /// The instances whose `uwsgi@` unit runs (or is starting, stopping or
 /// reloading), as systemd lists them: one D-Bus call, however many units
-/// are loaded.
-pub fn running_instances() -> Result<Vec<Confspec>> {
+/// are loaded. Also the units whose instance names no app of ours.
+pub fn running_instances() -> Result<(Vec<Confspec>, Vec<String>)> {
     let out = systemctl(&[
         "list-units",
         "--plain",
@@ -215,12 +215,18 @@ pub fn running_instances() -> Result<Vec<Confspec>> {
         "uwsgi@*.service",
     ])?;
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter_map(|unit| unit.strip_prefix("uwsgi@")?.strip_suffix(".service"))
-        .filter_map(|instance| parse_instance(instance).ok())
-        .collect())
+    let mut specs = Vec::new();
+    let mut odd = Vec::new();
+    for unit in text.lines().filter_map(|l| l.split_whitespace().next()) {
+        let instance = unit
+            .strip_prefix("uwsgi@")
+            .and_then(|u| u.strip_suffix(".service"));
+        match instance.map(parse_instance) {
+            Some(Ok(spec)) => specs.push(spec),
+            _ => odd.push(crate::display::sanitize(OsStr::new(unit)).into_owned()),
+        }
+    }
+    Ok((specs, odd))
 }
 
 /// The exit statuses `uwsgi-apps exec` ends with when the instance must
