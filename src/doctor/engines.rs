@@ -36,7 +36,7 @@ pub fn check(
     findings: &mut Vec<Finding>,
 ) {
     // Who runs each master, by the engines' own tests.
-    let context = crate::service::context_from_settings(layout, settings);
+    let context = crate::service::engine::Context::from_settings(layout, settings);
     let configured = context.engine();
     for f in facts {
         for (name, &pid) in &f.running {

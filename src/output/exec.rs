@@ -26,7 +26,7 @@ use crate::name::Confspec;
 use crate::service::engine::emperor;
 use crate::service::engine::systemd::{self, exit};
 use crate::service::engine::{Context, Instance};
-use crate::service::plan::{self, Options};
+use crate::service::plan;
 use crate::service::recipe::Refusal;
 
 /// Which instance the command line names.
@@ -45,7 +45,7 @@ fn spec_of(confspec: Option<&OsStr>, unit: Option<&str>) -> Result<Confspec> {
 pub fn run(layout: &Layout, confspec: Option<&OsStr>, unit: Option<&str>) -> Result<i32> {
     let spec = spec_of(confspec, unit)?;
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let targets = plan::plan_specs(layout, std::slice::from_ref(&spec))?;
     let Some(config) = targets.into_iter().next().and_then(|t| t.config) else {
         super::error(format_args!(
@@ -171,7 +171,7 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: &Path) -> Refusal {
         Err(e) => return Refusal::Failed(e),
     }
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let targets = match plan::plan_specs(layout, std::slice::from_ref(spec)) {
         Ok(t) => t,
         Err(e) => return Refusal::Failed(e),
@@ -207,7 +207,7 @@ fn vassal_of(layout: &Layout, spec: &Confspec, notify: &Path) -> Refusal {
 pub fn unit_stopped(layout: &Layout, unit: &str) -> Result<i32> {
     let spec = systemd::parse_instance(unit)?;
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let instance = Instance {
         spec: &spec,
         config: None,

@@ -9,12 +9,12 @@ use crate::exit::ExitStatus;
 use crate::layout::Layout;
 use crate::service::engine::Context;
 use crate::service::group::GroupAction;
-use crate::service::plan::{self, Options};
+use crate::service::plan;
 use crate::service::Service;
 
 pub fn run(layout: &Layout, action: GroupAction) -> Result<i32> {
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let service = Service::new(&context);
     let (enabled, warnings) = plan::plan(layout, &[])?;
     for w in warnings {

@@ -20,7 +20,7 @@ use crate::exit::LsbStatus;
 use crate::layout::Layout;
 use crate::name::Namespace;
 use crate::service::engine::Context;
-use crate::service::plan::{self, Options};
+use crate::service::plan;
 use crate::service::report::{InstanceStatus, Outcome, Report};
 use crate::service::{Operation, Service};
 
@@ -37,7 +37,7 @@ pub fn run(layout: &Layout, args: &[OsString]) -> Result<i32> {
     };
     let confspecs = &args[1..];
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let service = Service::new(&context);
     let (targets, warnings) = plan::plan(layout, confspecs)?;
     for w in warnings {

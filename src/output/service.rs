@@ -81,7 +81,7 @@ pub fn for_registry(
         return Ok(true);
     }
     let settings = super::load_settings(layout);
-    let context = Context::new(layout, &settings, Options::from_settings(&settings));
+    let context = Context::from_settings(layout, &settings);
     let service = Service::new(&context);
     let targets = plan::plan_specs(layout, specs)?;
     let reports = service.run(op, &targets, &mut |r| {

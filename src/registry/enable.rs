@@ -660,7 +660,7 @@ pub fn specs_of(outcomes: &[Outcome], enabled: bool) -> Vec<Confspec> {
 /// pid: their next reload fails, since their config is gone.
 pub fn still_running<'o>(layout: &Layout, outcomes: &'o [Outcome]) -> Vec<(&'o Outcome, i32)> {
     let (settings, _) = crate::settings::Settings::load(layout);
-    let context = crate::service::context_from_settings(layout, &settings);
+    let context = crate::service::engine::Context::from_settings(layout, &settings);
     let service = crate::service::Service::new(&context);
     let mut running = Vec::new();
     for o in outcomes {

@@ -159,7 +159,7 @@ pub type Running = Option<(i32, Option<std::time::Duration>)>;
 /// stopped apps cost 10,000 nothing.
 pub fn running(layout: &Layout, rows: &[AppRow]) -> Vec<Running> {
     let (settings, _) = crate::settings::Settings::load(layout);
-    let context = crate::service::context_from_settings(layout, &settings);
+    let context = crate::service::engine::Context::from_settings(layout, &settings);
     let service = crate::service::Service::new(&context);
     let mut run_dirs: HashMap<Namespace, std::collections::HashSet<OsString>> = HashMap::new();
     rows.iter()

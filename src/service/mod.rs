@@ -26,13 +26,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::discovery::EnabledConfig;
-use crate::layout::Layout;
 use crate::lock::Lock;
 use crate::name::Confspec;
-use crate::settings::Settings;
 
 use engine::{Context, Engine, Finished, Instance};
-use plan::{InOrder, Options};
+use plan::InOrder;
 use report::{InstanceStatus, Outcome, Report, Target};
 
 pub use operation::Operation;
@@ -303,12 +301,6 @@ fn report_of(target: &Target, finished: Finished) -> Report {
     }
 }
 
-/// A context for `list` and the registry's warnings, from the settings
-/// file's choices.
-pub fn context_from_settings<'a>(layout: &'a Layout, settings: &'a Settings) -> Context<'a> {
-    Context::new(layout, settings, Options::from_settings(settings))
-}
-
 #[cfg(test)]
 mod tests {
     //! The planner over a fake engine of our own (the seam is ours, so a
@@ -324,7 +316,10 @@ mod tests {
 
     use super::*;
     use crate::discovery::EnabledConfig;
+    use crate::layout::Layout;
     use crate::name::Format;
+    use crate::settings::Settings;
+    use plan::Options;
 
     /// The engine's calls: the operation and the batch's names.
     type Calls = Vec<(&'static str, Vec<String>)>;
@@ -658,7 +653,7 @@ mod tests {
     #[test]
     fn a_group_reload_reloads_what_runs_and_starts_the_rest() {
         let s = setup();
-        let context = Context::new(&s.layout, &s.settings, Options::from_settings(&s.settings));
+        let context = Context::from_settings(&s.layout, &s.settings);
         assert_ne!(context.engine(), crate::settings::EngineKind::Systemd);
         let fake = FakeEngine {
             layout: &s.layout,

@@ -84,6 +84,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// A context with the options the settings file chooses (no command
+    /// line to override them).
+    pub fn from_settings(layout: &'a Layout, settings: &'a Settings) -> Context<'a> {
+        Context::new(layout, settings, Options::from_settings(settings))
+    }
+
     pub fn new(layout: &'a Layout, settings: &'a Settings, options: Options) -> Context<'a> {
         Context {
             layout,
@@ -230,7 +236,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
         let settings = Settings::defaults(&layout);
-        let cx = Context::new(&layout, &settings, Options::from_settings(&settings));
+        let cx = Context::from_settings(&layout, &settings);
         let spec = Confspec::new(crate::name::Namespace::app(), "hello").unwrap();
         let me = std::process::id() as i32;
         assert_eq!(cx.runner(&spec, me), EngineKind::Daemon);
@@ -249,7 +255,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let layout = Layout::new(tmp.path(), "/usr/bin/uwsgi");
         let settings = Settings::defaults(&layout);
-        let cx = Context::new(&layout, &settings, Options::from_settings(&settings));
+        let cx = Context::from_settings(&layout, &settings);
         let spec = Confspec::new(crate::name::Namespace::app(), "hello").unwrap();
         let instance = Instance {
             spec: &spec,
