@@ -35,7 +35,18 @@ impl Message {
 
     /// The text after `STATUS=`, if any.
     pub fn status(&self) -> Option<&str> {
-        self.text.lines().find_map(|l| l.strip_prefix("STATUS="))
+        self.field("STATUS=")
+    }
+
+    /// The pid after `MAINPID=` (a process that says which process the
+    /// service's main one is), if any.
+    pub fn main_pid(&self) -> Option<i32> {
+        self.field("MAINPID=")?.trim().parse().ok()
+    }
+
+    /// The text after `key` (`NAME=`) on a line of its own, if any.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.text.lines().find_map(|l| l.strip_prefix(key))
     }
 }
 

@@ -452,7 +452,7 @@ impl EmperorEngine<'_> {
             let mut ended = fired.get(2).copied().unwrap_or(false);
             for msg in s.notify.drain() {
                 let Some(from) = msg.pid else { continue };
-                if announced.is_none() && main_pid(&msg.text) == Some(from) {
+                if announced.is_none() && msg.main_pid() == Some(from) {
                     announced = Some(from);
                     match open_pidfd(from) {
                         Ok(fd) => master = Some((from, fd)),
@@ -465,7 +465,7 @@ impl EmperorEngine<'_> {
                 if announced != Some(from) {
                     continue;
                 }
-                if let Some(why) = exiled(&msg.text) {
+                if let Some(why) = msg.field(EXILED) {
                     exile = Some(crate::display::sanitize(why.as_ref()).into_owned());
                 }
                 if let Some(st) = msg.status() {
@@ -525,18 +525,6 @@ pub fn exiled_message(why: &str) -> String {
 }
 
 const EXILED: &str = "EXILED=";
-
-/// `MAINPID=N` in a notify message.
-fn main_pid(text: &str) -> Option<i32> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("MAINPID="))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// The reason in an `EXILED=` message.
-fn exiled(text: &str) -> Option<&str> {
-    text.lines().find_map(|l| l.strip_prefix(EXILED))
-}
 
 impl Engine for EmperorEngine<'_> {
     /// Refusals and "already runs" first; then one link per instance, the
@@ -882,12 +870,16 @@ mod tests {
         assert!(spec_of_link(OsStr::new("hello.xml")).is_err());
         let args: Vec<OsString> = ["--ini", "hello.ini"].iter().map(OsString::from).collect();
         assert_eq!(vassal_arg(&args), Some(OsStr::new("hello.ini")));
-        assert_eq!(main_pid(&main_pid_message(42)), Some(42));
-        assert_eq!(main_pid("READY=1\n"), None);
+        let said = |text: String| crate::process::notify::Message { pid: None, text };
+        assert_eq!(said(main_pid_message(42)).main_pid(), Some(42));
+        assert_eq!(said("READY=1\n".into()).main_pid(), None);
         assert_eq!(
-            exiled(&exiled_message("no such\nuser")),
+            said(exiled_message("no such\nuser")).field(EXILED),
             Some("no such user")
         );
-        assert_eq!(exiled("STATUS=initializing uWSGI\n"), None);
+        assert_eq!(
+            said("STATUS=initializing uWSGI\n".into()).field(EXILED),
+            None
+        );
     }
 }
