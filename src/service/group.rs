@@ -79,26 +79,24 @@ impl Service<'_> {
                         .collect();
                     plan::plan_specs(self.context.layout, &others)
                 });
-                let first_other = targets.len();
                 match others {
                     Ok(others) => targets.extend(others),
                     Err(e) => warnings.push(e.to_string()),
                 }
-                // One of those whose unit has finished stopping by itself
-                // meanwhile is not running, not unknown.
-                let settle = |mut r: Report, i: usize| {
-                    if i >= first_other && r.outcome == Outcome::NotFound {
+                // One of those (they alone have no config) whose unit has
+                // finished stopping by itself meanwhile is not running,
+                // not unknown.
+                let settled = |r: &Report| {
+                    let mut r = r.clone();
+                    if r.target.config.is_none() && r.outcome == Outcome::NotFound {
                         r.outcome = Outcome::Already { pid: None };
                     }
                     r
                 };
-                // Reports come one per target, in the targets' order.
-                let mut k = 0;
                 let done = self.run(Operation::Stop, &targets, &mut |r| {
-                    emit(Operation::Stop, &settle(r.clone(), k));
-                    k += 1;
+                    emit(Operation::Stop, &settled(r))
                 });
-                reports.extend(done.into_iter().enumerate().map(|(i, r)| settle(r, i)));
+                reports.extend(done.iter().map(settled));
             }
             GroupAction::Stop => run(Operation::Stop, enabled),
         }
